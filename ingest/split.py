@@ -1,0 +1,118 @@
+"""Sections to chunks with LangChain's RecursiveCharacterTextSplitter, measured in the embedder's tokens.
+
+The length function is passed in, so chunks are sized by whichever embedder the collection uses, and no
+chunk (heading path included) is silently truncated by the model's token limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+
+from ingest.types import Section, TextChunk
+
+TokenCounter = Callable[[str], int]
+
+# Prose separators: paragraphs, lines, then sentence ends (Latin and CJK), then words.
+PROSE_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", ". ", "? ", "! ", "; ", ", ", "，", " ", ""]
+MAX_HEADING_CHARS = 200
+MIN_CHUNK_TOKENS = 32
+# [CLS] and [SEP] around the text, and the newline between heading path and text.
+SPECIAL_TOKENS = 3
+
+
+def _splitter(
+    size: int, overlap: int, count_tokens: TokenCounter, language: str | None
+) -> RecursiveCharacterTextSplitter:
+    if language:
+        separators = RecursiveCharacterTextSplitter.get_separators_for_language(Language(language))
+        return RecursiveCharacterTextSplitter(
+            separators=separators,
+            is_separator_regex=True,
+            chunk_size=size,
+            chunk_overlap=overlap,
+            length_function=count_tokens,
+            add_start_index=True,
+        )
+    return RecursiveCharacterTextSplitter(
+        separators=PROSE_SEPARATORS,
+        keep_separator="end",
+        chunk_size=size,
+        chunk_overlap=overlap,
+        length_function=count_tokens,
+        add_start_index=True,
+    )
+
+
+def _shorten_heading(path: str) -> str:
+    if len(path) <= MAX_HEADING_CHARS:
+        return path
+    parts = path.split(" > ")
+    while len(parts) > 1 and len(" > ".join(parts)) > MAX_HEADING_CHARS:
+        parts.pop(0)
+    return " > ".join(parts)[-MAX_HEADING_CHARS:]
+
+
+def split_sections(
+    sections: Iterable[Section],
+    count_tokens: TokenCounter,
+    chunk_size: int,
+    chunk_overlap: int,
+    max_tokens: int,
+    language: str | None = None,
+) -> list[TextChunk]:
+    chunks: list[TextChunk] = []
+    for section in sections:
+        heading = _shorten_heading(section.heading_path)
+        heading_tokens = count_tokens(heading) if heading else 0
+        budget = max(MIN_CHUNK_TOKENS, min(chunk_size, max_tokens - heading_tokens - SPECIAL_TOKENS))
+        for text, start in _split_text(
+            section.text, budget, min(chunk_overlap, budget // 4), count_tokens, language
+        ):
+            start_line = end_line = None
+            if section.start_line is not None:
+                start_line = section.start_line + section.text.count("\n", 0, start)
+                end_line = start_line + text.count("\n")
+            chunks.append(
+                TextChunk(
+                    text=text,
+                    ordinal=len(chunks),
+                    page=section.page,
+                    start_line=start_line,
+                    end_line=end_line,
+                    heading_path=heading,
+                )
+            )
+    return chunks
+
+
+def _split_text(
+    text: str, size: int, overlap: int, count_tokens: TokenCounter, language: str | None
+) -> list[tuple[str, int]]:
+    """(chunk text, offset in `text`) pairs, stripped of surrounding blank lines, none over `size` tokens."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if count_tokens(stripped) <= size:
+        return [(stripped, text.find(stripped))]
+    pieces: list[tuple[str, int]] = []
+    for document in _splitter(size, overlap, count_tokens, language).create_documents([text]):
+        piece = document.page_content
+        start = document.metadata.get("start_index", -1)
+        start = text.find(piece) if start < 0 else start
+        lead = len(piece) - len(piece.lstrip())
+        piece = piece.strip()
+        if not piece:
+            continue
+        # Tokenizers can count a joined piece as more than its parts; cut such a piece again, smaller.
+        if count_tokens(piece) > size and size > MIN_CHUNK_TOKENS:
+            pieces.extend(
+                (sub, start + lead + offset)
+                for sub, offset in _split_text(
+                    piece, max(MIN_CHUNK_TOKENS, int(size * 0.8)), overlap // 2, count_tokens, language
+                )
+            )
+        else:
+            pieces.append((piece, start + lead))
+    return pieces

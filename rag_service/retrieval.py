@@ -1,0 +1,251 @@
+"""The one retrieval path behind `search`, `ask`, `eval`, the API and the UI.
+
+dense (FAISS) + lexical (BM25) → reciprocal-rank fusion → path filter → min score → optional reranker →
+adjacent hits of one document merged into one passage. What `search` shows is exactly what `ask` gives
+the model.
+
+Scores: dense, the cosine similarity; lexical, BM25 divided by the best BM25 score of the query; hybrid,
+the fused RRF score divided by its maximum (first in both lists), so 1.0 is the best a hit can get.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import asdict, dataclass, field
+
+import faiss
+import numpy as np
+from sqlalchemy import select
+
+from rag_service.collections import find_collection
+from rag_service.db.models import Chunk, Document
+from rag_service.errors import InvalidInputError
+from rag_service.rerankers import Reranker
+from rag_service.runtime import Runtime
+
+MODES = ("hybrid", "dense", "lexical")
+GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    path: str
+    text: str
+    chunk_id: int
+    document_id: int
+    page: int | None = None
+    start_line: int | None = None
+    end_line: int | None = None
+    heading_path: str = ""
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    chunk_ids: list[int] = field(default_factory=list)  # every chunk merged into this passage
+    ordinal: int = 0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("ordinal")
+        if self.page is None:
+            data.pop("page")
+        else:
+            data.pop("start_line")
+            data.pop("end_line")
+        return data
+
+    def location(self) -> str:
+        if self.page is not None:
+            return f"{self.path} p.{self.page}"
+        if self.start_line is not None:
+            return f"{self.path}:{self.start_line}-{self.end_line}"
+        return self.path
+
+
+@dataclass
+class SearchOptions:
+    top_k: int = 5
+    mode: str = "hybrid"
+    path_filter: str | None = None
+    min_score: float = 0.0
+    merge_neighbours: bool = True
+
+    @classmethod
+    def from_settings(cls, runtime: Runtime, **overrides: object) -> SearchOptions:
+        settings = runtime.settings
+        options = cls(
+            top_k=settings.top_k,
+            mode=settings.retrieval_mode,
+            min_score=settings.min_score,
+            merge_neighbours=settings.merge_neighbours,
+        )
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(options, key, value)
+        options.validate()
+        return options
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidInputError(f"unknown retrieval mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if not 1 <= self.top_k <= 100:
+            raise InvalidInputError("top_k must be between 1 and 100")
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    """A glob when the pattern has glob characters (`docs/*.md`), else a path prefix (`docs/setup`)."""
+    if GLOB_CHARS & set(pattern):
+        return fnmatch.fnmatchcase(path, pattern)
+    return path.startswith(pattern)
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for position, item in enumerate(ranking):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + position + 1)
+    return fused
+
+
+def retrieve(
+    runtime: Runtime,
+    collection_name: str,
+    query: str,
+    options: SearchOptions,
+    reranker: Reranker | None = None,
+) -> list[Hit]:
+    if not query.strip():
+        raise InvalidInputError("the query is empty")
+    settings = runtime.settings
+    with runtime.sessions() as session:
+        collection = find_collection(session, collection_name)
+        allowed: np.ndarray | None = None
+        if options.path_filter:
+            allowed = _chunk_ids_under(session, collection.id, options.path_filter)
+    indexes = runtime.indexes.get(collection)
+    if options.mode in ("hybrid", "lexical"):
+        runtime.indexes.ensure_lexical(indexes)
+    pool = max(settings.candidates_per_retriever, options.top_k * 4)
+    dense: list[tuple[int, float]] = []
+    lexical: list[tuple[int, float]] = []
+    with indexes.lock:
+        if options.mode in ("hybrid", "dense") and (allowed is None or len(allowed)):
+            vector = indexes.embedder.embed_query(query)
+            selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
+            dense = indexes.vectors.search(vector, pool, selector)
+        if options.mode in ("hybrid", "lexical") and (allowed is None or len(allowed)):
+            lexical = indexes.lexical.search(query, pool, allowed)
+    dense_scores = dict(dense)
+    top_lexical = lexical[0][1] if lexical else 1.0
+    lexical_scores = {chunk_id: score / top_lexical for chunk_id, score in lexical}
+    if options.mode == "dense":
+        ranked = dense
+    elif options.mode == "lexical":
+        ranked = [(chunk_id, lexical_scores[chunk_id]) for chunk_id, _ in lexical]
+    else:
+        fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in lexical]], settings.rrf_k)
+        best = 2.0 / (settings.rrf_k + 1)
+        ranked = sorted(((c, s / best) for c, s in fused.items()), key=lambda item: -item[1])
+    ranked = [(c, s) for c, s in ranked if s >= options.min_score]
+    hits = _load_hits(runtime, ranked, dense_scores, lexical_scores)
+    if reranker is not None:
+        hits = reranker.rerank(query, hits)
+    if options.merge_neighbours:
+        hits = _merge_adjacent(hits, options.top_k)
+    hits = hits[: options.top_k]
+    for rank, hit in enumerate(hits, start=1):
+        hit.rank = rank
+    return hits
+
+
+def _chunk_ids_under(session, collection_id: int, pattern: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    rows = session.execute(
+        select(Chunk.id, Document.path)
+        .join(Document, Chunk.document_id == Document.id)
+        .where(Chunk.collection_id == collection_id)
+    )
+    return np.array([chunk_id for chunk_id, path in rows if path_matches(path, pattern)], dtype=np.int64)
+
+
+def _load_hits(
+    runtime: Runtime,
+    ranked: list[tuple[int, float]],
+    dense_scores: dict[int, float],
+    lexical_scores: dict[int, float],
+) -> list[Hit]:
+    if not ranked:
+        return []
+    ids = [chunk_id for chunk_id, _ in ranked]
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Chunk, Document.path)
+            .join(Document, Chunk.document_id == Document.id)
+            .where(Chunk.id.in_(ids))
+        ).all()
+    by_id = {chunk.id: (chunk, path) for chunk, path in rows}
+    hits = []
+    for chunk_id, score in ranked:
+        if chunk_id not in by_id:
+            continue  # deleted since the index was read
+        chunk, path = by_id[chunk_id]
+        hits.append(
+            Hit(
+                rank=0,
+                score=round(float(score), 6),
+                path=path,
+                text=chunk.text,
+                chunk_id=chunk.id,
+                document_id=chunk.document_id,
+                page=chunk.page,
+                start_line=chunk.start_line,
+                end_line=chunk.end_line,
+                heading_path=chunk.heading_path,
+                dense_score=_rounded(dense_scores.get(chunk_id)),
+                lexical_score=_rounded(lexical_scores.get(chunk_id)),
+                chunk_ids=[chunk.id],
+                ordinal=chunk.ordinal,
+            )
+        )
+    return hits
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def _merge_adjacent(hits: list[Hit], top_k: int) -> list[Hit]:
+    """Fold a hit into a better-ranked passage of the same document that it directly follows or precedes."""
+    passages: list[Hit] = []
+    for hit in hits:
+        target = next(
+            (
+                p
+                for p in passages
+                if p.document_id == hit.document_id
+                and p.page == hit.page
+                and (hit.ordinal == p.ordinal + len(p.chunk_ids) or hit.ordinal == p.ordinal - 1)
+            ),
+            None,
+        )
+        if target is None:
+            if len(passages) < top_k:
+                passages.append(hit)
+            continue
+        if hit.ordinal < target.ordinal:
+            target.text = join_overlapping(hit.text, target.text)
+            target.ordinal = hit.ordinal
+            target.start_line = hit.start_line if hit.start_line is not None else target.start_line
+        else:
+            target.text = join_overlapping(target.text, hit.text)
+            target.end_line = hit.end_line if hit.end_line is not None else target.end_line
+        target.chunk_ids.append(hit.chunk_id)
+    return passages
+
+
+def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:
+    """Concatenate two consecutive chunks, dropping the text the splitter repeated in both."""
+    longest = min(len(first), len(second))
+    for size in range(longest, min_overlap - 1, -1):
+        if first.endswith(second[:size]):
+            return first + second[size:]
+    return first + "\n" + second

@@ -1,0 +1,21 @@
+"""What every entry point shares: settings, database sessions, loaded embedders and indexes."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from rag_service.db import session_factory, upgrade_database
+from rag_service.embedders import EmbedderPool
+from rag_service.settings import Settings, get_settings
+from rag_service.stores.registry import IndexRegistry
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None, *, migrate: bool = True) -> None:
+        self.settings = settings or get_settings()
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if migrate:
+            upgrade_database(self.settings.database_url)
+        self.sessions: sessionmaker[Session] = session_factory(self.settings.database_url)
+        self.embedders = EmbedderPool(self.settings)
+        self.indexes = IndexRegistry(self.settings.faiss_dir, self.sessions, self.embedders.get)

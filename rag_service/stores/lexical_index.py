@@ -1,0 +1,126 @@
+"""The BM25 lexical index of one collection (bm25s), kept in step with the vector index by chunk id.
+
+Tokens are lower-cased words; runs of CJK characters are cut into words by jieba, so Chinese is matched
+word by word rather than as whole runs of characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+import bm25s
+import numpy as np
+
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | frozenset(
+    [
+        "的",
+        "了",
+        "是",
+        "在",
+        "和",
+        "与",
+        "或",
+        "吗",
+        "呢",
+        "啊",
+        "我",
+        "你",
+        "他",
+        "她",
+        "它",
+        "们",
+        "这",
+        "那",
+        "怎么",
+        "如何",
+        "什么",
+    ]
+)
+
+for _noisy in ("jieba", "bm25s"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+
+def tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
+    for match in _TOKEN.finditer(text.lower()):
+        word = match.group(0)
+        if _CJK.match(word):
+            import jieba  # loads its dictionary on first use; only folders with Chinese pay for it
+
+            tokens.extend(t for t in jieba.lcut_for_search(word) if t.strip() and t not in _STOPWORDS)
+        elif word not in _STOPWORDS:
+            tokens.append(word)
+    return tokens
+
+
+class LexicalIndex:
+    """Chunk id → tokens; the BM25 matrix is rebuilt lazily on the first search after a change.
+
+    Until `load` fills it (on the first lexical search), changes are ignored: the load reads them all.
+    """
+
+    def __init__(self) -> None:
+        self.loaded = False
+        self._tokens: dict[int, list[str]] = {}
+        self._lock = threading.Lock()
+        self._model: bm25s.BM25 | None = None
+        self._model_ids: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        return len(self._tokens)
+
+    def load(self, items: list[tuple[int, str]]) -> None:
+        tokenized = {chunk_id: tokenize(text) for chunk_id, text in items}
+        with self._lock:
+            self._tokens = tokenized
+            self._model = None
+            self.loaded = True
+
+    def add(self, items: list[tuple[int, str]]) -> None:
+        if not self.loaded:
+            return
+        tokenized = [(chunk_id, tokenize(text)) for chunk_id, text in items]
+        with self._lock:
+            self._tokens.update(tokenized)
+            self._model = None
+
+    def remove(self, ids: list[int] | np.ndarray) -> None:
+        if not self.loaded:
+            return
+        with self._lock:
+            for chunk_id in ids:
+                self._tokens.pop(int(chunk_id), None)
+            self._model = None
+
+    def _ensure_model(self) -> tuple[bm25s.BM25 | None, np.ndarray]:
+        with self._lock:
+            if self._model is None and self._tokens:
+                ids = np.fromiter(self._tokens.keys(), dtype=np.int64, count=len(self._tokens))
+                corpus = [self._tokens[int(i)] or [""] for i in ids]
+                model = bm25s.BM25()
+                model.index(corpus, show_progress=False)
+                self._model, self._model_ids = model, ids
+            return self._model, self._model_ids
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The k best (chunk id, BM25 score) pairs; `allowed` limits them to some chunk ids (path filters)."""
+        query_tokens = tokenize(query)
+        model, ids = self._ensure_model()
+        if model is None or not query_tokens or k <= 0:
+            return []
+        known = [t for t in query_tokens if t in model.vocab_dict]
+        if not known:
+            return []
+        scores = np.asarray(model.get_scores(known), dtype=np.float32)
+        if allowed is not None:
+            scores = np.where(np.isin(ids, allowed), scores, 0.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(int(ids[i]), float(scores[i])) for i in top if scores[i] > 0]
