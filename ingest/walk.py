@@ -21,12 +21,12 @@ class WalkResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
 
 
-def _ignore_spec(root: Path) -> pathspec.PathSpec | None:
+def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
     ignore_file = root / IGNORE_FILE
     if not ignore_file.is_file():
         return None
     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def walk_folder(root: Path, max_file_bytes: int) -> WalkResult:

@@ -26,7 +26,7 @@ app.add_typer(collections_app, name="collections")
 app.add_typer(db_app, name="db")
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

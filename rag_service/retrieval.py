@@ -214,19 +214,15 @@ def _rounded(value: float | None) -> float | None:
 
 
 def _merge_adjacent(hits: list[Hit], top_k: int) -> list[Hit]:
-    """Fold a hit into a better-ranked passage of the same document that it directly follows or precedes."""
+    """Fold a hit into a better-ranked passage of the same document that it directly follows or precedes.
+
+    Only hits ranked within 2 x top_k are folded in: a far-down neighbour adds length, not evidence.
+    """
     passages: list[Hit] = []
-    for hit in hits:
-        target = next(
-            (
-                p
-                for p in passages
-                if p.document_id == hit.document_id
-                and p.page == hit.page
-                and (hit.ordinal == p.ordinal + len(p.chunk_ids) or hit.ordinal == p.ordinal - 1)
-            ),
-            None,
-        )
+    for position, hit in enumerate(hits):
+        target = None
+        if position < 2 * top_k:
+            target = next((p for p in passages if _adjacent(p, hit)), None)
         if target is None:
             if len(passages) < top_k:
                 passages.append(hit)
@@ -240,6 +236,13 @@ def _merge_adjacent(hits: list[Hit], top_k: int) -> list[Hit]:
             target.end_line = hit.end_line if hit.end_line is not None else target.end_line
         target.chunk_ids.append(hit.chunk_id)
     return passages
+
+
+def _adjacent(passage: Hit, hit: Hit) -> bool:
+    """`passage` spans ordinals [ordinal, ordinal + merged); `hit` touches either end on the same page."""
+    if passage.document_id != hit.document_id or passage.page != hit.page:
+        return False
+    return hit.ordinal in (passage.ordinal - 1, passage.ordinal + len(passage.chunk_ids))
 
 
 def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:

@@ -23,21 +23,25 @@ class UnknownEmbedderError(ValueError):
     pass
 
 
+# Models are shared by every runtime of the process: loading one takes seconds and ~100 MB.
+_LOADED: dict[tuple[str, int], Embedder] = {}
+_LOCK = threading.Lock()
+
+
 class EmbedderPool:
-    """Loads each embedder once per process, on first use (loading a model takes seconds)."""
+    """Hands out each embedder, created once per process on first use."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._loaded: dict[str, Embedder] = {}
-        self._lock = threading.Lock()
 
     def get(self, name: str) -> Embedder:
         if name not in EMBEDDERS:
             raise UnknownEmbedderError(f"unknown embedder {name!r}; known: {', '.join(sorted(EMBEDDERS))}")
-        with self._lock:
-            if name not in self._loaded:
-                self._loaded[name] = EMBEDDERS[name](self.settings)
-            return self._loaded[name]
+        key = (name, self.settings.embed_batch_size)
+        with _LOCK:
+            if key not in _LOADED:
+                _LOADED[key] = EMBEDDERS[name](self.settings)
+            return _LOADED[key]
 
 
 __all__ = ["EMBEDDERS", "Embedder", "EmbedderPool", "UnknownEmbedderError"]

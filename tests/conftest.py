@@ -1,0 +1,95 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a data dir per test, a corpus of every format."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rag_service.db.session import get_engine
+from rag_service.runtime import Runtime
+from rag_service.settings import Settings
+from tests.corpus import build_corpus
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_available() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    if not _postgres_available():
+        pytest.fail(
+            "PostgreSQL is not reachable on 127.0.0.1:5432 (database test, trust auth); "
+            "start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        )
+    return POSTGRES_ADMIN
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped after it."""
+    name = f"rag_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'rag.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: object) -> Settings:
+    values: dict[str, object] = {"data_dir": tmp_path / "data", "index_checkpoint_seconds": 0.0}
+    if database_url:
+        values["database_url"] = database_url
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Runtime:
+    return Runtime(settings)
+
+
+@pytest.fixture
+def sqlite_runtime(tmp_path: Path) -> Runtime:
+    return Runtime(make_settings(tmp_path))
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return build_corpus(tmp_path / "docs")
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the real CLI in a subprocess against this test's data dir."""
+    env = dict(os.environ)
+    env["RAG_DATA_DIR"] = str(tmp_path / "data")
+    env.pop("RAG_DATABASE_URL", None)
+    return env
