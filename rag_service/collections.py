@@ -36,7 +36,8 @@ class CollectionInfo:
 def validate_name(name: str) -> None:
     if not NAME_PATTERN.match(name):
         raise InvalidInputError(
-            f"invalid collection name {name!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            f"invalid collection name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
         )
 
 
