@@ -67,9 +67,7 @@ def split_sections(
         heading = _shorten_heading(section.heading_path)
         heading_tokens = count_tokens(heading) if heading else 0
         budget = max(MIN_CHUNK_TOKENS, min(chunk_size, max_tokens - heading_tokens - SPECIAL_TOKENS))
-        for text, start in _split_text(
-            section.text, budget, min(chunk_overlap, budget // 4), count_tokens, language
-        ):
+        for text, start in _split_text(section.text, budget, min(chunk_overlap, budget // 4), count_tokens, language):
             start_line = end_line = None
             if section.start_line is not None:
                 start_line = section.start_line + section.text.count("\n", 0, start)

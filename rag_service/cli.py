@@ -57,9 +57,7 @@ def ingest(
     folder: Annotated[Path, typer.Argument(help="Folder to ingest, recursively.")],
     collection: CollectionOption = "default",
     sync: Annotated[bool, typer.Option("--sync", help="Also remove documents whose files are gone.")] = False,
-    embedder: Annotated[
-        str | None, typer.Option(help="Embedder of a new collection: minilm or multilingual.")
-    ] = None,
+    embedder: Annotated[str | None, typer.Option(help="Embedder of a new collection: minilm or multilingual.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest a folder into a collection; unchanged files are skipped, changed ones replaced."""
@@ -91,9 +89,7 @@ def ingest(
 
     try:
         with progress:
-            summary = ingest_folder(
-                runtime, collection, folder, sync=sync, embedder=embedder, progress=report
-            )
+            summary = ingest_folder(runtime, collection, folder, sync=sync, embedder=embedder, progress=report)
     except KeyboardInterrupt:
         err.print("interrupted: what was committed is kept; run the same command again to finish")
         raise typer.Exit(130) from None
@@ -112,14 +108,10 @@ def ingest(
     )
 
 
-def _search_options(
-    runtime, top_k: int | None, path_filter: str | None, min_score: float | None, mode: str | None
-):  # type: ignore[no-untyped-def]
+def _search_options(runtime, top_k: int | None, path_filter: str | None, min_score: float | None, mode: str | None):  # type: ignore[no-untyped-def]
     from rag_service.retrieval import SearchOptions
 
-    return SearchOptions.from_settings(
-        runtime, top_k=top_k, path_filter=path_filter, min_score=min_score, mode=mode
-    )
+    return SearchOptions.from_settings(runtime, top_k=top_k, path_filter=path_filter, min_score=min_score, mode=mode)
 
 
 TopK = Annotated[int | None, typer.Option("--top-k", "-k", help="How many passages.")]
@@ -143,9 +135,7 @@ def search(
 
     runtime = _runtime()
     try:
-        hits = retrieve(
-            runtime, collection, query, _search_options(runtime, top_k, path_filter, min_score, mode)
-        )
+        hits = retrieve(runtime, collection, query, _search_options(runtime, top_k, path_filter, min_score, mode))
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -159,6 +149,122 @@ def search(
             out.print(f"    {hit.heading_path}", style="dim", highlight=False, markup=False)
         snippet = " ".join(hit.text.split())
         out.print(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False, markup=False)
+
+
+LlmBackend = Annotated[str | None, typer.Option("--llm", help="Answer backend: extractive, llamacpp or openai.")]
+LlmBaseUrl = Annotated[
+    str | None, typer.Option("--llm-base-url", help="OpenAI-compatible server, e.g. http://host/v1.")
+]
+LlmModel = Annotated[str | None, typer.Option("--llm-model", help="Model name on the OpenAI-compatible server.")]
+LlmModelPath = Annotated[str | None, typer.Option("--llm-model-path", help="GGUF file for the llamacpp backend.")]
+
+
+def _answerer(settings, llm: str | None, base_url: str | None, model: str | None, model_path: str | None):  # type: ignore[no-untyped-def]
+    from rag_service.answering import build_answerer
+
+    return build_answerer(settings, llm, {"base_url": base_url, "model": model, "model_path": model_path})
+
+
+def _read_history(path: Path | None) -> list:
+    from rag_service.answering.base import ChatTurn
+
+    if path is None:
+        return []
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+        return [ChatTurn(role=str(t["role"]), content=str(t["content"])) for t in turns]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise _fail(f"{path}: not a JSON list of {{role, content}} turns ({exc})") from exc
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question.")],
+    collection: CollectionOption = "default",
+    top_k: TopK = None,
+    path_filter: PathFilter = None,
+    min_score: MinScore = None,
+    mode: Mode = None,
+    llm: LlmBackend = None,
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_model_path: LlmModelPath = None,
+    history: Annotated[Path | None, typer.Option("--history", help="JSON file of earlier turns.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a question from the collection's documents, citing the passages used."""
+    from rag_service.answering.service import ask_events
+
+    runtime = _runtime()
+    turns = _read_history(history)
+    try:
+        answerer = _answerer(runtime.settings, llm, llm_base_url, llm_model, llm_model_path)
+        options = _search_options(runtime, top_k, path_filter, min_score, mode)
+        result = None
+        for kind, value in ask_events(runtime, collection, question, options, answerer, turns):
+            if kind == "token" and not as_json:
+                out.print(value, end="", highlight=False, markup=False)
+            elif kind == "done":
+                result = value
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    assert result is not None
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+    else:
+        out.print()
+        if result.citations:
+            out.print("\nSources:")
+            for citation in result.citations:
+                out.print(f"[{citation.n}] {citation.location()}", highlight=False, markup=False)
+        elif result.error and result.hits:
+            out.print("\nRetrieved passages:")
+            for hit in result.hits:
+                out.print(f"[{hit.rank}] {hit.location()}", highlight=False, markup=False)
+    if result.error:
+        raise _fail(result.error)
+
+
+@app.command("eval")
+def evaluate_questions(
+    questions: Annotated[Path, typer.Argument(help="JSONL question file (see shared/eval/git-doc/README.md).")],
+    collection: CollectionOption = "default",
+    top_k: TopK = None,
+    mode: Mode = None,
+    answers: Annotated[bool, typer.Option("--answers", help="Also run the answerer and score its answers.")] = False,
+    llm: LlmBackend = None,
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_model_path: LlmModelPath = None,
+    details: Annotated[Path | None, typer.Option("--details", help="Where per-question results go (JSONL).")] = None,
+) -> None:
+    """Measure retrieval (hit@k, MRR, nDCG, evidence@k) and optionally answers; prints JSON."""
+    from rag_service.evaluation import evaluate, load_questions
+
+    runtime = _runtime()
+    try:
+        items = load_questions(questions)
+        options = _search_options(runtime, top_k, None, None, mode)
+        answerer = _answerer(runtime.settings, llm, llm_base_url, llm_model, llm_model_path) if answers else None
+        report = evaluate(runtime, collection, items, options, answerer)
+    except OSError as exc:
+        raise _fail(f"{questions}: {exc.strerror or exc}") from exc
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    if details is None:
+        details = runtime.settings.data_dir / "eval" / f"{collection}-{options.mode}-k{options.top_k}.jsonl"
+    details.parent.mkdir(parents=True, exist_ok=True)
+    details.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in report.per_question))
+    summary = {
+        "collection": collection,
+        "mode": options.mode,
+        "top_k": options.top_k,
+        "questions": report.questions,
+        "answerable": report.answerable,
+        **report.metrics,
+        "details": str(details),
+    }
+    out.print_json(json.dumps(summary))
 
 
 @collections_app.callback()

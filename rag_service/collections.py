@@ -52,9 +52,7 @@ def create_collection(runtime: Runtime, name: str, embedder: str | None = None) 
     validate_name(name)
     embedder = embedder or runtime.settings.embedder
     if embedder not in EMBEDDERS:
-        raise InvalidInputError(
-            f"unknown embedder {embedder!r}; choose one of: {', '.join(sorted(EMBEDDERS))}"
-        )
+        raise InvalidInputError(f"unknown embedder {embedder!r}; choose one of: {', '.join(sorted(EMBEDDERS))}")
     with runtime.sessions() as session:
         if session.scalar(select(Collection.id).where(Collection.name == name)) is not None:
             raise ConflictError(f"collection {name!r} already exists")
@@ -95,9 +93,7 @@ def describe(session: Session, collection: Collection) -> CollectionInfo:
         .select_from(Document)
         .where(Document.collection_id == collection.id, Document.status == "failed")
     )
-    chunks = session.scalar(
-        select(func.count()).select_from(Chunk).where(Chunk.collection_id == collection.id)
-    )
+    chunks = session.scalar(select(func.count()).select_from(Chunk).where(Chunk.collection_id == collection.id))
     return CollectionInfo(
         name=collection.name,
         embedder=collection.embedder,

@@ -367,9 +367,7 @@ class _Ingest:
         for loaded in group:
             self._write_document(loaded, vectors, fresh)
 
-    def _write_document(
-        self, loaded: _Loaded, vectors: dict[str, np.ndarray], fresh: dict[str, np.ndarray]
-    ) -> None:
+    def _write_document(self, loaded: _Loaded, vectors: dict[str, np.ndarray], fresh: dict[str, np.ndarray]) -> None:
         """One transaction: the document row, its new chunks, their vectors in the cache; then the indexes."""
         with self.runtime.sessions() as session:
             document = session.get(Document, loaded.document_id) if loaded.document_id else None
@@ -401,9 +399,7 @@ class _Ingest:
                 for chunk, sha in zip(loaded.chunks, loaded.hashes, strict=True)
             ]
             session.add_all(rows)
-            store_cached_vectors(
-                session, self.embedder.model_id, {h: fresh[h] for h in loaded.hashes if h in fresh}
-            )
+            store_cached_vectors(session, self.embedder.model_id, {h: fresh[h] for h in loaded.hashes if h in fresh})
             session.commit()
         new_ids = np.array([row.id for row in rows], dtype=np.int64)
         with self.indexes.lock:

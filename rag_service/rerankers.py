@@ -24,9 +24,7 @@ class CrossEncoderReranker:
 
     def __init__(self, model_path: str) -> None:
         if not model_path:
-            raise InvalidInputError(
-                "the cross-encoder reranker needs RAG_RERANKER_MODEL_PATH (a local model folder)"
-            )
+            raise InvalidInputError("the cross-encoder reranker needs RAG_RERANKER_MODEL_PATH (a local model folder)")
         from sentence_transformers import CrossEncoder
 
         self.model = CrossEncoder(model_path, device="cpu")
@@ -48,7 +46,5 @@ def build_reranker(settings: Settings) -> Reranker | None:
     if settings.reranker in ("", "none"):
         return None
     if settings.reranker not in RERANKERS:
-        raise InvalidInputError(
-            f"unknown reranker {settings.reranker!r}; choose none or {', '.join(RERANKERS)}"
-        )
+        raise InvalidInputError(f"unknown reranker {settings.reranker!r}; choose none or {', '.join(RERANKERS)}")
     return RERANKERS[settings.reranker](settings)

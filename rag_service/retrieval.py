@@ -178,9 +178,7 @@ def _load_hits(
     ids = [chunk_id for chunk_id, _ in ranked]
     with runtime.sessions() as session:
         rows = session.execute(
-            select(Chunk, Document.path)
-            .join(Document, Chunk.document_id == Document.id)
-            .where(Chunk.id.in_(ids))
+            select(Chunk, Document.path).join(Document, Chunk.document_id == Document.id).where(Chunk.id.in_(ids))
         ).all()
     by_id = {chunk.id: (chunk, path) for chunk, path in rows}
     hits = []

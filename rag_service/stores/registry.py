@@ -50,9 +50,7 @@ class RepairReport:
 
 
 class IndexRegistry:
-    def __init__(
-        self, faiss_dir: Path, sessions: sessionmaker[Session], embedder_for: Callable[[str], Embedder]
-    ):
+    def __init__(self, faiss_dir: Path, sessions: sessionmaker[Session], embedder_for: Callable[[str], Embedder]):
         self.faiss_dir = faiss_dir
         self.sessions = sessions
         self.embedder_for = embedder_for
@@ -120,9 +118,7 @@ class IndexRegistry:
                 texts = session.execute(
                     select(Chunk.sha256, Chunk.heading_path, Chunk.text).where(Chunk.id.in_(absent))
                 ).all()
-                vectors = indexes.embedder.embed_documents(
-                    [embedding_text(t.heading_path, t.text) for t in texts]
-                )
+                vectors = indexes.embedder.embed_documents([embedding_text(t.heading_path, t.text) for t in texts])
                 fresh = {t.sha256: vector for t, vector in zip(texts, vectors, strict=True)}
                 store_cached_vectors(session, model_id, fresh)
                 session.commit()
@@ -141,9 +137,7 @@ class IndexRegistry:
             if indexes.lexical.loaded:
                 return
             rows = session.execute(
-                select(Chunk.id, Chunk.heading_path, Chunk.text).where(
-                    Chunk.collection_id == indexes.collection_id
-                )
+                select(Chunk.id, Chunk.heading_path, Chunk.text).where(Chunk.collection_id == indexes.collection_id)
             )
             indexes.lexical.load([(row.id, embedding_text(row.heading_path, row.text)) for row in rows])
 

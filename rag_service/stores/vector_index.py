@@ -27,18 +27,14 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
-            self.index.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
-            )
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
         if len(ids) == 0:
             return 0
         return int(self.index.remove_ids(np.asarray(ids, dtype=np.int64)))
 
-    def search(
-        self, vector: np.ndarray, k: int, selector: faiss.IDSelector | None = None
-    ) -> list[tuple[int, float]]:
+    def search(self, vector: np.ndarray, k: int, selector: faiss.IDSelector | None = None) -> list[tuple[int, float]]:
         """The k nearest (chunk id, cosine) pairs; `selector` limits the search to some ids (path filters)."""
         if self.size == 0 or k <= 0:
             return []

@@ -33,9 +33,7 @@ def test_ingest_search_collections_json(corpus: Path, cli_env: dict[str, str]) -
         assert key in summary
 
     hits = json.loads(
-        run_cli(
-            "search", "customer logs retention", "-c", "team", "--top-k", "3", "--json", env=cli_env
-        ).stdout
+        run_cli("search", "customer logs retention", "-c", "team", "--top-k", "3", "--json", env=cli_env).stdout
     )
     assert 1 <= len(hits) <= 3
     top = hits[0]

@@ -20,9 +20,7 @@ from tests.corpus import FAILED, INDEXED, MARKDOWN, SKIPPED
 
 def chunk_ids(runtime: Runtime, collection: str) -> set[int]:
     with runtime.sessions() as session:
-        rows = session.scalars(
-            select(Chunk.id).join(Document).where(Document.collection.has(name=collection))
-        ).all()
+        rows = session.scalars(select(Chunk.id).join(Document).where(Document.collection.has(name=collection))).all()
     return set(rows)
 
 
@@ -76,19 +74,12 @@ def test_chunks_carry_pages_lines_and_headings(runtime: Runtime, corpus: Path) -
     assert rotate.end_line >= rotate.start_line
     linux = next(c for c in by_path["handbook.md"] if "install.sh" in c.text)
     assert linux.heading_path == "Operations handbook > Install > Linux"
-    assert (
-        next(c for c in by_path["guides/backup.adoc"] if "02:30" in c.text).heading_path
-        == "Backup guide > Schedule"
-    )
+    assert next(c for c in by_path["guides/backup.adoc"] if "02:30" in c.text).heading_path == "Backup guide > Schedule"
     assert by_path["guides/deep/glossary.txt"][0].heading_path == "Team glossary > Blue deploy"
     assert "café" in by_path["cafe.txt"][0].text  # Latin-1 detected, not mangled
     html_text = " ".join(c.text for c in by_path["release.html"])
     assert "zero-downtime" in html_text
-    assert (
-        "NAVIGATIONNOISE" not in html_text
-        and "FOOTERNOISE" not in html_text
-        and "secretTracking" not in html_text
-    )
+    assert "NAVIGATIONNOISE" not in html_text and "FOOTERNOISE" not in html_text and "secretTracking" not in html_text
     assert by_path["release.html"][0].heading_path.startswith("Release notes")
     assert by_path["onboarding.docx"][0].heading_path == "Onboarding > First week"
 

@@ -1,0 +1,40 @@
+"""The answerer interface: passages and a question in, answer text out as a stream of pieces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag_service.retrieval import Hit
+
+NOT_FOUND_ANSWER = "I could not find the answer in the documents."
+
+
+@dataclass
+class ChatTurn:
+    role: str  # user | assistant
+    content: str
+
+
+@dataclass
+class AnswerRequest:
+    question: str  # standalone: a follow-up has already been condensed
+    passages: list[Hit]  # numbered [1]..[n] in this order
+    history: list[ChatTurn] = field(default_factory=list)
+
+
+class Answerer(Protocol):
+    name: str
+
+    def stream(self, request: AnswerRequest) -> Iterator[str]:
+        """Yield the answer in pieces as they come; `[n]` markers cite passages[n-1]."""
+        ...
+
+    def condense(self, question: str, history: list[ChatTurn]) -> str:
+        """Rewrite a follow-up question as a standalone one, for retrieval."""
+        ...
+
+    def describe(self) -> str:
+        """Backend and where it runs, for error messages: `openai at http://...`."""
+        ...

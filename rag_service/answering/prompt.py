@@ -1,0 +1,70 @@
+"""The LLM prompt: numbered passages within a token budget, the rules for citing, earlier turns, the question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from rag_service.answering.base import ChatTurn
+from rag_service.retrieval import Hit
+
+DECLINE_SENTENCE = "I don't know: the documents do not say."
+
+SYSTEM_PROMPT = f"""You answer questions about a team's documents using only the numbered passages given.
+Rules:
+- Use only facts stated in the passages. Do not use outside knowledge.
+- After each sentence, cite the passages it comes from by number in square brackets, like [1] or [2][3].
+- If the passages do not contain the answer, reply exactly: "{DECLINE_SENTENCE}"
+- Be brief: a few sentences at most. Answer in the language of the question."""
+
+MAX_HISTORY_TURNS = 6
+
+
+def fit_passages(passages: list[Hit], budget_tokens: int, count_tokens: Callable[[str], int]) -> list[Hit]:
+    """The leading passages whose text fits the budget; the first always goes in, cut to fit if need be."""
+    chosen: list[Hit] = []
+    used = 0
+    for hit in passages:
+        cost = count_tokens(hit.text) + 12  # the "[n] path:lines" header
+        if chosen and used + cost > budget_tokens:
+            break
+        if not chosen and cost > budget_tokens:
+            ratio = budget_tokens / cost
+            hit.text = hit.text[: max(200, int(len(hit.text) * ratio))]
+        chosen.append(hit)
+        used += cost
+    return chosen
+
+
+def format_passages(passages: list[Hit]) -> str:
+    blocks = []
+    for n, hit in enumerate(passages, start=1):
+        header = f"[{n}] {hit.location()}"
+        if hit.heading_path:
+            header += f" ({hit.heading_path})"
+        blocks.append(f"{header}\n{hit.text.strip()}")
+    return "\n\n".join(blocks)
+
+
+def build_messages(question: str, passages: list[Hit], history: list[ChatTurn]) -> list[BaseMessage]:
+    messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT)]
+    for turn in history[-MAX_HISTORY_TURNS:]:
+        messages.append(HumanMessage(turn.content) if turn.role == "user" else AIMessage(turn.content))
+    messages.append(HumanMessage(f"Passages:\n\n{format_passages(passages)}\n\nQuestion: {question}"))
+    return messages
+
+
+CONDENSE_PROMPT = """Rewrite the last question as one standalone question that can be understood without the \
+conversation. Keep its language. Reply with the question only.
+
+Conversation:
+{conversation}
+
+Last question: {question}
+Standalone question:"""
+
+
+def build_condense_messages(question: str, history: list[ChatTurn]) -> list[BaseMessage]:
+    conversation = "\n".join(f"{turn.role}: {turn.content}" for turn in history[-MAX_HISTORY_TURNS:])
+    return [HumanMessage(CONDENSE_PROMPT.format(conversation=conversation, question=question))]
