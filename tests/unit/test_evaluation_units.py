@@ -14,7 +14,7 @@ def hits_for(paths: list[str], texts: list[str] | None = None) -> list[Hit]:
     texts = texts or ["" for _ in paths]
     return [
         Hit(rank=i, score=1.0, path=p, text=t, chunk_id=i, document_id=i)
-        for i, (p, t) in enumerate(zip(paths, texts), 1)
+        for i, (p, t) in enumerate(zip(paths, texts, strict=True), 1)
     ]
 
 
@@ -32,7 +32,7 @@ def test_toy_run_metrics() -> None:
     assert rows[0]["evidence@5"] is True and rows[1]["evidence@5"] is False
     expected_ndcg_q2 = (1 / math.log2(4) + 1 / math.log2(5)) / (1 / math.log2(2) + 1 / math.log2(3))
     assert rows[1]["ndcg@10"] == pytest.approx(expected_ndcg_q2)
-    for row, answered, cited in zip(rows, [True, True, False], [True, False, False]):
+    for row, answered, cited in zip(rows, [True, True, False], [True, False, False], strict=True):
         row["answered"], row["cited_relevant"] = answered, cited
     metrics = summarise(rows, top_k=5, with_answers=True)
     assert metrics["hit@1"] == 0.5 and metrics["hit@3"] == 1.0 and metrics["hit@10"] == 1.0
