@@ -307,6 +307,33 @@ def collections_delete(
     err.print(f"deleted {name}")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (RAG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,
+) -> None:
+    """Serve the REST API and the web UI."""
+    import uvicorn
+
+    from rag_service.api.app import create_app
+    from rag_service.api.auth import load_keys
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if not load_keys(settings):
+        if host not in LOOPBACK:
+            err.print(f"no API keys configured (RAG_API_KEYS): binding to 127.0.0.1 instead of {host}")
+            host = "127.0.0.1"
+        else:
+            err.print("no API keys configured: serving on loopback only, without authentication")
+    err.print(f"rag-service on http://{host}:{port}  (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (every other command does this itself)."""

@@ -42,7 +42,8 @@ def validate_name(name: str) -> None:
 
 
 def find_collection(session: Session, name: str) -> Collection:
-    collection = session.scalar(select(Collection).where(Collection.name == name))
+    # No valid name has a NUL, and PostgreSQL refuses one in a query parameter.
+    collection = None if "\x00" in name else session.scalar(select(Collection).where(Collection.name == name))
     if collection is None:
         raise NotFoundError(f"no collection named {name!r}")
     return collection

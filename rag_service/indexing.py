@@ -365,6 +365,7 @@ class _Ingest:
             vectors.update(fresh)
             self.summary.chunks_embedded += len(fresh)
         for loaded in group:
+            self._check_cancel()
             self._write_document(loaded, vectors, fresh)
 
     def _write_document(self, loaded: _Loaded, vectors: dict[str, np.ndarray], fresh: dict[str, np.ndarray]) -> None:

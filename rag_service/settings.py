@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     max_file_mb: float = 50.0
     embed_batch_size: int = 64
     # Chunks gathered across files before one embedding call: large batches are what make CPU embedding fast.
-    embed_group_chunks: int = 512
+    embed_group_chunks: int = 256
     index_checkpoint_seconds: float = 30.0
 
     # Retrieval

@@ -24,7 +24,8 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)[\"'(]*$")
 def split_sentences(text: str) -> list[str]:
     sentences = []
     for piece in _SENTENCE_BREAK.split(text):
-        sentence = " ".join(piece.split())
+        # Continuation and bullet marks (AsciiDoc's "+", Markdown's "*") are layout, not content.
+        sentence = " ".join(piece.split()).lstrip("+*• ")
         if sentence:
             sentences.append(sentence[:MAX_SENTENCE_CHARS])
     return sentences

@@ -146,6 +146,10 @@ class IndexRegistry:
             indexes.vectors.save(self.path_for(indexes.collection_id))
             indexes.file_version = self._file_version(indexes.collection_id)
 
+    def loaded(self) -> dict[int, CollectionIndexes]:
+        with self._lock:
+            return dict(self._loaded)
+
     def forget(self, collection_id: int) -> None:
         with self._lock:
             self._loaded.pop(collection_id, None)

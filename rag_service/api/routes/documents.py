@@ -1,0 +1,201 @@
+"""Getting documents in (upload, server-side sync) and looking at them (documents, chunks in context)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+
+from rag_service.api.deps import Caller, RowId, State
+from rag_service.api.schemas import ChunkContext, DocumentPage, JobAccepted, SyncRequest
+from rag_service.collections import find_collection
+from rag_service.db.models import Chunk, Collection, Document
+from rag_service.errors import InvalidInputError, NotFoundError
+from rag_service.indexing import delete_documents
+from rag_service.uploads import IncomingFile, TooLargeError, store_upload, upload_root
+
+router = APIRouter(tags=["documents"])
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "Files whose filenames carry their relative paths "
+                            "(docs/setup/linux.md), and/or .zip archives.",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/api/collections/{name}/files",
+    status_code=202,
+    response_model=JobAccepted,
+    openapi_extra=UPLOAD_BODY,
+    responses={413: {"description": "Too large or too many files"}},
+)
+async def upload_files(name: str, request: Request, state: State, caller: Caller) -> dict:
+    caller.require(name, write=True)
+    settings = state.runtime.settings
+    with state.runtime.sessions() as session:
+        collection = find_collection(session, name)
+    max_bytes = int(settings.max_upload_mb * 1024 * 1024)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + 1024 * 1024:
+        raise TooLargeError(f"request body of {declared} bytes is over the upload limit of {max_bytes}")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInputError("send the files as multipart/form-data in a field named 'files'")
+    try:
+        form = await request.form(max_files=settings.max_upload_files + 1, max_fields=100)
+    except MultiPartException as exc:
+        raise InvalidInputError(f"malformed upload: {exc.message}") from exc
+    try:
+        uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+        if len(uploads) > settings.max_upload_files:
+            raise TooLargeError(
+                f"upload has more than {settings.max_upload_files} files, over the limit of {settings.max_upload_files}"
+            )
+        incoming = [IncomingFile(u.filename or "", u.file, u.size or 0) for u in uploads]
+        stored = await run_in_threadpool(store_upload, settings, collection.id, incoming)
+    finally:
+        await form.close()
+    job = state.jobs.submit(name, upload_root(settings, collection.id), sync=False)
+    return {"job_id": job.id, "files": len(stored)}
+
+
+@router.post("/api/collections/{name}/sync", status_code=202, response_model=JobAccepted)
+def sync_folder(name: str, body: SyncRequest, state: State, caller: Caller) -> dict:
+    """Ingest a folder on the server (only under RAG_ALLOWED_ROOTS), optionally watching it for edits."""
+    caller.require(name, write=True)
+    roots = state.runtime.settings.allowed_root_paths()
+    if not roots:
+        raise InvalidInputError("server-side sync is off: no RAG_ALLOWED_ROOTS are configured")
+    if "\x00" in body.path:
+        raise InvalidInputError("the path contains a NUL character")
+    folder = Path(body.path).resolve()
+    if not any(folder.is_relative_to(root) for root in roots):
+        raise InvalidInputError(f"{body.path!r} is not under an allowed root ({', '.join(map(str, roots))})")
+    if not folder.is_dir():
+        raise InvalidInputError(f"{body.path!r} is not a folder on the server")
+    with state.runtime.sessions() as session:
+        collection = find_collection(session, name)
+        collection.source_path, collection.watch = str(folder), body.watch
+        session.commit()
+        collection_id = collection.id
+    job = state.jobs.submit(name, folder, sync=True)
+    if body.watch:
+        state.watcher.remember(collection_id, folder)
+    return {"job_id": job.id}
+
+
+@router.get("/api/collections/{name}/documents", response_model=DocumentPage)
+def list_documents(
+    name: str,
+    state: State,
+    caller: Caller,
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(50, ge=1, le=500),
+    status: str | None = Query(None, pattern="^(ok|failed)$"),
+) -> dict:
+    caller.require(name)
+    with state.runtime.sessions() as session:
+        collection = find_collection(session, name)
+        where = [Document.collection_id == collection.id]
+        if status:
+            where.append(Document.status == status)
+        total = session.scalar(select(func.count()).select_from(Document).where(*where)) or 0
+        rows = session.scalars(select(Document).where(*where).order_by(Document.path).offset(offset).limit(limit))
+        items = [
+            {
+                "id": d.id,
+                "path": d.path,
+                "type": d.type,
+                "status": d.status,
+                "error": d.error,
+                "chunks": d.chunk_count,
+                "size": d.size,
+                "updated_at": d.updated_at.isoformat(),
+            }
+            for d in rows
+        ]
+    return {"items": items, "total": total, "offset": offset, "limit": limit}
+
+
+@router.delete("/api/collections/{name}/documents/{document_id}", status_code=204, response_class=Response)
+def delete_document(name: str, document_id: RowId, state: State, caller: Caller) -> Response:
+    caller.require(name, write=True)
+    with state.runtime.sessions() as session:
+        collection = find_collection(session, name)
+        document = session.get(Document, document_id)
+        if document is None or document.collection_id != collection.id:
+            raise NotFoundError(f"no document {document_id} in collection {name!r}")
+        path = document.path
+    indexes = state.runtime.indexes.get(collection)
+    delete_documents(state.runtime, indexes, [document_id])
+    state.runtime.indexes.save(indexes)
+    # An uploaded original goes too, or the next upload's ingest would bring the document back.
+    original = upload_root(state.runtime.settings, collection.id) / path
+    if original.is_file():
+        original.unlink()
+    return Response(status_code=204)
+
+
+def _chunk_dict(chunk: Chunk, path: str) -> dict:
+    return {
+        "id": chunk.id,
+        "document_id": chunk.document_id,
+        "path": path,
+        "ordinal": chunk.ordinal,
+        "text": chunk.text,
+        "heading_path": chunk.heading_path,
+        "page": chunk.page,
+        "start_line": chunk.start_line,
+        "end_line": chunk.end_line,
+    }
+
+
+@router.get("/api/chunks/{chunk_id}", response_model=ChunkContext)
+def get_chunk(chunk_id: RowId, state: State, caller: Caller, neighbours: int = Query(1, ge=0, le=10)) -> dict:
+    """A chunk with its neighbours in the same document, for showing a citation in context."""
+    with state.runtime.sessions() as session:
+        row = session.execute(
+            select(Chunk, Document.path, Collection.name)
+            .join(Document, Chunk.document_id == Document.id)
+            .join(Collection, Chunk.collection_id == Collection.id)
+            .where(Chunk.id == chunk_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no chunk {chunk_id}")
+        chunk, path, collection_name = row
+        caller.require(collection_name)
+        around = session.scalars(
+            select(Chunk)
+            .where(
+                Chunk.document_id == chunk.document_id,
+                Chunk.ordinal >= chunk.ordinal - neighbours,
+                Chunk.ordinal <= chunk.ordinal + neighbours,
+                Chunk.id != chunk.id,
+            )
+            .order_by(Chunk.ordinal)
+        ).all()
+    return {
+        "chunk": _chunk_dict(chunk, path),
+        "before": [_chunk_dict(c, path) for c in around if c.ordinal < chunk.ordinal],
+        "after": [_chunk_dict(c, path) for c in around if c.ordinal > chunk.ordinal],
+    }

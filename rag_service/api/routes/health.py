@@ -1,0 +1,33 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+
+from rag_service.api.deps import State
+from rag_service.api.errors import error_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "Still loading, or the database is down"}})
+def readyz(state: State) -> Response:
+    try:
+        with state.runtime.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # readiness reports any failure to reach the database
+        return error_response(503, "unavailable", f"database unreachable: {type(exc).__name__}")
+    if not state.ready:
+        return error_response(503, "unavailable", "loading models and indexes")
+    return Response('{"status":"ready"}', media_type="application/json")
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
