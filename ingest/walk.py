@@ -21,8 +21,8 @@ class WalkResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
 
 
-def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
-    ignore_file = root / IGNORE_FILE
+def _ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec | None:
+    ignore_file = folder / IGNORE_FILE
     if not ignore_file.is_file():
         return None
     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -30,17 +30,27 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
 
 
 def walk_folder(root: Path, max_file_bytes: int) -> WalkResult:
-    """List the loadable files under `root`; what is passed over is listed with its reason."""
+    """List the loadable files under `root`; what is passed over is listed with its reason.
+
+    A `.ragignore` applies to the folder it is in and below, as .gitignore files do: a folder uploaded from a
+    browser arrives one level down (`team-docs/.ragignore`) and its rules still hold.
+    """
     root = root.resolve()
-    spec = _ignore_spec(root)
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []  # (folder prefix, its rules)
     result = WalkResult()
 
     def ignored(rel: str, is_dir: bool) -> bool:
-        return spec is not None and spec.match_file(rel + "/" if is_dir else rel)
+        for folder, spec in specs:
+            if rel.startswith(folder) and spec.match_file(rel[len(folder) :] + ("/" if is_dir else "")):
+                return True
+        return False
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=None):
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         prefix = "" if rel_dir == "." else rel_dir + "/"
+        spec = _ignore_spec(Path(dirpath))
+        if spec is not None:
+            specs.append((prefix, spec))
         kept_dirs = []
         for name in sorted(dirnames):
             rel = prefix + name

@@ -226,14 +226,22 @@ def _merge_adjacent(hits: list[Hit], top_k: int) -> list[Hit]:
                 passages.append(hit)
             continue
         if hit.ordinal < target.ordinal:
-            target.text = join_overlapping(hit.text, target.text)
+            target.text = join_overlapping(hit.text, _titled(target.heading_path, hit.heading_path, target.text))
+            target.heading_path = hit.heading_path
             target.ordinal = hit.ordinal
             target.start_line = hit.start_line if hit.start_line is not None else target.start_line
         else:
-            target.text = join_overlapping(target.text, hit.text)
+            target.text = join_overlapping(target.text, _titled(hit.heading_path, target.heading_path, hit.text))
             target.end_line = hit.end_line if hit.end_line is not None else target.end_line
         target.chunk_ids.append(hit.chunk_id)
     return passages
+
+
+def _titled(heading: str, neighbour_heading: str, text: str) -> str:
+    """A chunk from another section keeps its title, as a Markdown heading line, when merged into a passage."""
+    if heading and heading != neighbour_heading:
+        return f"## {heading.split(' > ')[-1]}\n\n{text}"
+    return text
 
 
 def _adjacent(passage: Hit, hit: Hit) -> bool:

@@ -22,6 +22,10 @@ class AnswerRequest:
     question: str  # standalone: a follow-up has already been condensed
     passages: list[Hit]  # numbered [1]..[n] in this order
     history: list[ChatTurn] = field(default_factory=list)
+    asked: str = ""  # what the user typed, before condensation
+
+    def __post_init__(self) -> None:
+        self.asked = self.asked or self.question
 
 
 class Answerer(Protocol):

@@ -69,7 +69,7 @@ def ask_events(
         yield "token", NOT_FOUND_ANSWER
     else:
         try:
-            for piece in answerer.stream(AnswerRequest(standalone, passages, history)):
+            for piece in answerer.stream(AnswerRequest(standalone, passages, history, asked=question)):
                 pieces.append(piece)
                 yield "token", piece
         except BackendUnavailableError as exc:
