@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run serve test test-fast lint bench system-deps clean-state
+.PHONY: run test test-fast lint bench system-deps clean-state
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -41,8 +41,15 @@ test-fast: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
-bench: $(DEV_STAMP) system-deps
-	$(PY) -m benchmarks.run
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(DEV_STAMP)
+	$(PIP) install -e '.[dev,bench]'
+	touch $@
+
+# BENCH_ARGS=--quick for a 60-file run; results land in benchmarks/results/.
+bench: $(BENCH_STAMP) system-deps
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean-state:
 	find indexes -mindepth 1 ! -name README.md -exec rm -rf {} +

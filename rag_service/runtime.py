@@ -18,4 +18,10 @@ class Runtime:
             upgrade_database(self.settings.database_url)
         self.sessions: sessionmaker[Session] = session_factory(self.settings.database_url)
         self.embedders = EmbedderPool(self.settings)
-        self.indexes = IndexRegistry(self.settings.faiss_dir, self.sessions, self.embedders.get)
+        self.indexes = IndexRegistry(
+            self.settings.faiss_dir,
+            self.sessions,
+            self.embedders.get,
+            self.settings.faiss_ivf_threshold,
+            self.settings.faiss_nprobe,
+        )

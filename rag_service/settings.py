@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     embed_group_chunks: int = 256
     index_checkpoint_seconds: float = 30.0
 
+    # Vector index: exact search up to this many vectors per collection, then IVF probing faiss_nprobe lists
+    faiss_ivf_threshold: int = 200_000
+    faiss_nprobe: int = 32
+
     # Retrieval
     top_k: int = 5
     retrieval_mode: str = "hybrid"  # hybrid | dense | lexical

@@ -50,8 +50,17 @@ class RepairReport:
 
 
 class IndexRegistry:
-    def __init__(self, faiss_dir: Path, sessions: sessionmaker[Session], embedder_for: Callable[[str], Embedder]):
+    def __init__(
+        self,
+        faiss_dir: Path,
+        sessions: sessionmaker[Session],
+        embedder_for: Callable[[str], Embedder],
+        ivf_threshold: int = 200_000,
+        nprobe: int = 32,
+    ):
         self.faiss_dir = faiss_dir
+        self.ivf_threshold = ivf_threshold
+        self.nprobe = nprobe
         self.sessions = sessions
         self.embedder_for = embedder_for
         self._loaded: dict[int, CollectionIndexes] = {}
@@ -82,7 +91,7 @@ class IndexRegistry:
         indexes = CollectionIndexes(
             collection_id=collection.id,
             embedder=embedder,
-            vectors=VectorIndex.load(path, embedder.dimension),
+            vectors=VectorIndex.load(path, embedder.dimension, self.ivf_threshold, self.nprobe),
             lexical=LexicalIndex(),
             file_version=self._file_version(collection.id),
         )
