@@ -1,8 +1,8 @@
 """Alembic environment: uses the connection handed in by rag_service.db.upgrade_database, else the settings."""
 
+from alembic import context
 from sqlalchemy import Connection
 
-from alembic import context
 from rag_service.db.models import Base
 from rag_service.db.session import get_engine
 from rag_service.settings import get_settings

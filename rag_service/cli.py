@@ -10,14 +10,20 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag_service.errors import ServiceError
-from rag_service.settings import get_settings
+from rag_service.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rag_service.answering.base import Answerer, ChatTurn
+    from rag_service.indexing import IngestSummary
+    from rag_service.retrieval import SearchOptions
+    from rag_service.runtime import Runtime
 
 app = typer.Typer(help="Answer questions from your own documents, with citations.", no_args_is_help=True)
 collections_app = typer.Typer(help="List and manage collections.", invoke_without_command=True)
@@ -32,7 +38,7 @@ CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Colle
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from rag_service.runtime import Runtime
 
     return Runtime(get_settings())
@@ -78,7 +84,7 @@ def ingest(
     )
     task = progress.add_task("ingest", total=None, chunks=0, current="")
 
-    def report(summary, current: str) -> None:  # type: ignore[no-untyped-def]
+    def report(summary: IngestSummary, current: str) -> None:
         progress.update(
             task,
             total=summary.files_total,
@@ -108,7 +114,9 @@ def ingest(
     )
 
 
-def _search_options(runtime, top_k: int | None, path_filter: str | None, min_score: float | None, mode: str | None):  # type: ignore[no-untyped-def]
+def _search_options(
+    runtime: Runtime, top_k: int | None, path_filter: str | None, min_score: float | None, mode: str | None
+) -> SearchOptions:
     from rag_service.retrieval import SearchOptions
 
     return SearchOptions.from_settings(runtime, top_k=top_k, path_filter=path_filter, min_score=min_score, mode=mode)
@@ -159,13 +167,15 @@ LlmModel = Annotated[str | None, typer.Option("--llm-model", help="Model name on
 LlmModelPath = Annotated[str | None, typer.Option("--llm-model-path", help="GGUF file for the llamacpp backend.")]
 
 
-def _answerer(settings, llm: str | None, base_url: str | None, model: str | None, model_path: str | None):  # type: ignore[no-untyped-def]
+def _answerer(
+    settings: Settings, llm: str | None, base_url: str | None, model: str | None, model_path: str | None
+) -> Answerer:
     from rag_service.answering import build_answerer
 
     return build_answerer(settings, llm, {"base_url": base_url, "model": model, "model_path": model_path})
 
 
-def _read_history(path: Path | None) -> list:
+def _read_history(path: Path | None) -> list[ChatTurn]:
     from rag_service.answering.base import ChatTurn
 
     if path is None:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import faiss
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rag_service.collections import find_collection
 from rag_service.db.models import Chunk, Document
@@ -158,7 +159,7 @@ def retrieve(
     return hits
 
 
-def _chunk_ids_under(session, collection_id: int, pattern: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _chunk_ids_under(session: Session, collection_id: int, pattern: str) -> np.ndarray:
     rows = session.execute(
         select(Chunk.id, Document.path)
         .join(Document, Chunk.document_id == Document.id)

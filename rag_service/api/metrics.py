@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -20,7 +20,7 @@ class _StateCollector(Collector):
     def __init__(self, runtime: Runtime, jobs: JobManager) -> None:
         self.runtime, self.jobs = runtime, jobs
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         vectors = GaugeMetricFamily(
             "rag_index_vectors", "Vectors in each loaded collection index", labels=["collection"]
         )

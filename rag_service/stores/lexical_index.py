@@ -59,14 +59,17 @@ def tokenize(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """Chunk id → tokens; the BM25 matrix is rebuilt lazily on the first search after a change.
+    """Chunk id → token ids; the BM25 matrix is rebuilt lazily on the first search after a change.
 
-    Until `load` fills it (on the first lexical search), changes are ignored: the load reads them all.
+    Tokens are kept as int32 arrays against one vocabulary (a Python list of strings per chunk would take
+    several times the text's own size). Until `load` fills the index (on the first lexical search), changes
+    are ignored: the load reads them all.
     """
 
     def __init__(self) -> None:
         self.loaded = False
-        self._tokens: dict[int, list[str]] = {}
+        self._vocab: dict[str, int] = {"": 0}  # "" stands in for chunks with no indexable word
+        self._tokens: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
         self._model: bm25s.BM25 | None = None
         self._model_ids: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -75,19 +78,23 @@ class LexicalIndex:
     def size(self) -> int:
         return len(self._tokens)
 
+    def _token_ids(self, text: str) -> np.ndarray:
+        vocab = self._vocab
+        ids = [vocab.setdefault(token, len(vocab)) for token in tokenize(text)]
+        return np.array(ids or [0], dtype=np.int32)
+
     def load(self, items: list[tuple[int, str]]) -> None:
-        tokenized = {chunk_id: tokenize(text) for chunk_id, text in items}
         with self._lock:
-            self._tokens = tokenized
+            self._tokens = {chunk_id: self._token_ids(text) for chunk_id, text in items}
             self._model = None
             self.loaded = True
 
     def add(self, items: list[tuple[int, str]]) -> None:
         if not self.loaded:
             return
-        tokenized = [(chunk_id, tokenize(text)) for chunk_id, text in items]
         with self._lock:
-            self._tokens.update(tokenized)
+            for chunk_id, text in items:
+                self._tokens[chunk_id] = self._token_ids(text)
             self._model = None
 
     def remove(self, ids: list[int] | np.ndarray) -> None:
@@ -102,9 +109,9 @@ class LexicalIndex:
         with self._lock:
             if self._model is None and self._tokens:
                 ids = np.fromiter(self._tokens.keys(), dtype=np.int64, count=len(self._tokens))
-                corpus = [self._tokens[int(i)] or [""] for i in ids]
+                corpus = [self._tokens[int(i)].tolist() for i in ids]
                 model = bm25s.BM25()
-                model.index(corpus, show_progress=False)
+                model.index((corpus, dict(self._vocab)), show_progress=False)
                 self._model, self._model_ids = model, ids
             return self._model, self._model_ids
 
