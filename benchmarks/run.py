@@ -133,9 +133,25 @@ class Bench:
             edits.append(run_worker("rag-ingest", str(self.corpus), str(data)))
         edited_file.write_text(original)
         run_worker("rag-ingest", str(self.corpus), str(data))
+        # The same edit in a warm process (a running server, the watcher): no interpreter or model start-up.
+        from rag_service.indexing import ingest_folder
+
+        runtime = self.runtime()
+        runtime.embedders.get(runtime.settings.embedder).embed_query("warm up")
+        warm = []
+        for i in range(3):
+            edited_file.write_text(original + f"\n\nA warm edit {i}, about cherry-picking a fix.\n")
+            started = time.perf_counter()
+            summary = ingest_folder(runtime, "bench", self.corpus)
+            warm.append(
+                {"seconds": round(time.perf_counter() - started, 3), "chunks_embedded": summary.chunks_embedded}
+            )
+        edited_file.write_text(original)
+        ingest_folder(runtime, "bench", self.corpus)
         self.report["reingest"] = {
             "unchanged": summarise_runs(unchanged),
             "one_edited_file": summarise_runs(edits),
+            "one_edited_file_warm": warm,
             "edited_chunks_embedded": [e["chunks_embedded"] for e in edits],
             "first_ingest_over_unchanged": round(first / statistics.median(u["wall_seconds"] for u in unchanged), 1)
             if first
@@ -513,8 +529,9 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             f"- unchanged folder: {r['unchanged']['wall_seconds']['median']} s "
             f"(first ingest / unchanged = {r['first_ingest_over_unchanged']}x)",
-            f"- one edited file: {r['one_edited_file']['wall_seconds']['median']} s, chunks embedded "
-            f"{r['edited_chunks_embedded']}",
+            f"- one edited file, new process (interpreter, model load): "
+            f"{r['one_edited_file']['wall_seconds']['median']} s, chunks embedded {r['edited_chunks_embedded']}",
+            f"- one edited file in a warm process (server, watcher): {r['one_edited_file_warm']}",
             "",
         ]
     if "quality" in report:

@@ -160,7 +160,6 @@ def ingest_folder(
             summary.status = "cancelled"
         except BaseException as exc:  # KeyboardInterrupt too: the run row must not stay "running"
             summary.status = "failed"
-            summary.seconds = time.monotonic() - started
             _finish_run(runtime, summary, error=f"{type(exc).__name__}: {exc}")
             runtime.indexes.save(indexes)
             raise

@@ -28,6 +28,15 @@ MODES = ("hybrid", "dense", "lexical")
 GLOB_CHARS = set("*?[")
 
 
+def describe_location(path: str, page: int | None, start_line: int | None, end_line: int | None) -> str:
+    """`guide.pdf p.3`, `docs/setup.md:12-20`, or the path alone."""
+    if page is not None:
+        return f"{path} p.{page}"
+    if start_line is not None:
+        return f"{path}:{start_line}-{end_line}"
+    return path
+
+
 @dataclass
 class Hit:
     rank: int
@@ -56,11 +65,7 @@ class Hit:
         return data
 
     def location(self) -> str:
-        if self.page is not None:
-            return f"{self.path} p.{self.page}"
-        if self.start_line is not None:
-            return f"{self.path}:{self.start_line}-{self.end_line}"
-        return self.path
+        return describe_location(self.path, self.page, self.start_line, self.end_line)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag_service.retrieval import Hit
+from rag_service.retrieval import Hit, describe_location
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _DECLINE = re.compile(
@@ -37,11 +37,7 @@ class Citation:
         return data
 
     def location(self) -> str:
-        if self.page is not None:
-            return f"{self.path} p.{self.page}"
-        if self.start_line is not None:
-            return f"{self.path}:{self.start_line}-{self.end_line}"
-        return self.path
+        return describe_location(self.path, self.page, self.start_line, self.end_line)
 
 
 def cited_numbers(answer: str) -> list[int]:

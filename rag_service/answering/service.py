@@ -85,6 +85,14 @@ def ask_events(
     yield "done", result
 
 
+def final_result(events: Iterator[tuple[str, Any]]) -> AskResult:
+    """Run the events to the end; the result (answer, citations, hits, any backend error)."""
+    for kind, value in events:
+        if kind == "done":
+            return value
+    raise RuntimeError("ask_events ended without a result")
+
+
 def ask(
     runtime: Runtime,
     collection: str,
@@ -93,7 +101,4 @@ def ask(
     answerer: Answerer,
     history: list[ChatTurn] | None = None,
 ) -> AskResult:
-    for kind, value in ask_events(runtime, collection, question, options, answerer, history):
-        if kind == "done":
-            return value
-    raise RuntimeError("ask_events ended without a result")
+    return final_result(ask_events(runtime, collection, question, options, answerer, history))

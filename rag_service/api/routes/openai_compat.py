@@ -18,7 +18,7 @@ from starlette.concurrency import iterate_in_threadpool
 from rag_service import collections as collections_service
 from rag_service.answering import build_answerer
 from rag_service.answering.base import ChatTurn
-from rag_service.answering.service import AskResult, ask_events
+from rag_service.answering.service import AskResult, ask_events, final_result
 from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
 from rag_service.api.schemas import ChatCompletionRequest, ChatMessage
@@ -106,11 +106,7 @@ def chat_completions(body: ChatCompletionRequest, state: State, caller: Caller) 
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if body.stream:
         return EventSourceResponse(iterate_in_threadpool(_stream(take_first(events), body.model, completion_id)))
-    result = None
-    for kind, value in events:
-        if kind == "done":
-            result = value
-    assert result is not None
+    result = final_result(events)
     if result.error:
         return error_response(503, "backend_unavailable", result.error)
     return _completion(result, body.model, completion_id)

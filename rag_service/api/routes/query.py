@@ -13,7 +13,7 @@ from starlette.concurrency import iterate_in_threadpool
 
 from rag_service.answering import ANSWERERS, build_answerer
 from rag_service.answering.base import ChatTurn
-from rag_service.answering.service import ask_events
+from rag_service.answering.service import ask_events, final_result
 from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
 from rag_service.api.schemas import (
@@ -82,11 +82,7 @@ def ask(body: AskRequest, state: State, caller: Caller) -> Any:
     events = ask_events(runtime, body.collection, body.question, search_options(runtime, body), answerer, history)
     if body.stream:
         return EventSourceResponse(iterate_in_threadpool(_sse(take_first(events))))
-    result = None
-    for kind, value in events:
-        if kind == "done":
-            result = value
-    assert result is not None
+    result = final_result(events)
     if result.error:
         return error_response(503, "backend_unavailable", result.error, **{"hits": result.to_dict()["hits"]})
     return JSONResponse(result.to_dict())
