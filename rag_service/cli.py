@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -93,14 +95,30 @@ def ingest(
             current=current[-40:],
         )
 
+    # Ctrl-C asks the ingest to stop at the next file boundary, so nothing is cut mid-write; a second one stops at once.
+    cancel = threading.Event()
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        err.print("stopping after the current batch… (Ctrl-C again to stop at once)")
+
+    previous_handler = signal.signal(signal.SIGINT, on_interrupt)
     try:
         with progress:
-            summary = ingest_folder(runtime, collection, folder, sync=sync, embedder=embedder, progress=report)
+            summary = ingest_folder(
+                runtime, collection, folder, sync=sync, embedder=embedder, progress=report, cancel=cancel
+            )
     except KeyboardInterrupt:
-        err.print("interrupted: what was committed is kept; run the same command again to finish")
-        raise typer.Exit(130) from None
+        summary = None
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    if summary is None or summary.status == "cancelled":
+        err.print("interrupted: what was committed is kept; run the same command again to finish")
+        raise typer.Exit(130)
     if as_json:
         out.print_json(json.dumps(summary.to_dict()))
         return
