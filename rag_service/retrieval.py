@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from rag_service.collections import find_collection
 from rag_service.db.models import Chunk, Document
 from rag_service.errors import InvalidInputError
-from rag_service.rerankers import Reranker
 from rag_service.runtime import Runtime
 
 MODES = ("hybrid", "dense", "lexical")
@@ -118,7 +117,6 @@ def retrieve(
     collection_name: str,
     query: str,
     options: SearchOptions,
-    reranker: Reranker | None = None,
 ) -> list[Hit]:
     if not query.strip():
         raise InvalidInputError("the query is empty")
@@ -154,8 +152,8 @@ def retrieve(
         ranked = sorted(((c, s / best) for c, s in fused.items()), key=lambda item: -item[1])
     ranked = [(c, s) for c, s in ranked if s >= options.min_score]
     hits = _load_hits(runtime, ranked, dense_scores, lexical_scores)
-    if reranker is not None:
-        hits = reranker.rerank(query, hits)
+    if runtime.reranker is not None:
+        hits = runtime.reranker.rerank(query, hits)
     if options.merge_neighbours:
         hits = _merge_adjacent(hits, options.top_k)
     hits = hits[: options.top_k]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from rag_service.db import session_factory, upgrade_database
 from rag_service.embedders import EmbedderPool
+from rag_service.rerankers import Reranker, build_reranker
 from rag_service.settings import Settings, get_settings
 from rag_service.stores.registry import IndexRegistry
 
@@ -25,3 +28,8 @@ class Runtime:
             self.settings.faiss_ivf_threshold,
             self.settings.faiss_nprobe,
         )
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        """The configured reranker (RAG_RERANKER), loaded on first use; None when off, the default."""
+        return build_reranker(self.settings)

@@ -274,3 +274,18 @@ def test_hanging_backend_times_out(team: Runtime) -> None:
     assert time.monotonic() - started < 20
     assert result.error and "Timeout" in result.error and url in result.error
     listener.close()
+
+
+def test_reranker_reorders_hits_before_merging(team: Runtime) -> None:
+    """No cross-encoder ships offline; a scripted one checks the plumbing (RAG_RERANKER picks a real one)."""
+
+    class Reverse:
+        def rerank(self, query: str, hits: list) -> list:  # type: ignore[type-arg]
+            return list(reversed(hits))
+
+    plain = retrieve(team, "team", "rotate the API keys", options(team, mode="dense", top_k=50, merge_neighbours=False))
+    team.reranker = Reverse()  # type: ignore[misc]
+    reranked = retrieve(
+        team, "team", "rotate the API keys", options(team, mode="dense", top_k=50, merge_neighbours=False)
+    )
+    assert [h.chunk_id for h in reranked] == [h.chunk_id for h in reversed(plain)]
