@@ -23,12 +23,7 @@ from rag_service.indexing import ingest_folder
 from rag_service.retrieval import SearchOptions, retrieve
 from rag_service.runtime import Runtime
 from rag_service.stores.lexical_index import tokenize
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.integration.server import free_port
 
 
 @pytest.fixture
