@@ -17,7 +17,16 @@ $(RUN_STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e .
 	touch $@
 
+# llama.cpp for AVX2 without AMX: its AMX kernels crash on Xeons that have them (ggml-org/llama.cpp#20824),
+# and a build that is not tuned to one CPU runs on every machine a team has. Built once per machine.
+LLAMA_VERSION := 0.3.36
+LLAMA_WHEELS := $(HOME)/.cache/rag-service/wheels-portable
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
 $(DEV_STAMP): $(RUN_STAMP) pyproject.toml
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) wheel --no-deps --no-cache-dir llama-cpp-python==$(LLAMA_VERSION) -w $(LLAMA_WHEELS)
+	$(PIP) install --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(PIP) install -e '.[dev]'
 	touch $@
 
@@ -25,11 +34,13 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/rag-service db upgrade
 	$(VENV)/bin/rag-service serve
 
-# Browser and fonts for the web UI tests, git-doc for the eval and benchmarks (Debian packages).
+# Browser and fonts for the web UI tests; git-doc for the eval and benchmarks; python3.11-doc (Sphinx) and
+# debian-handbook (DocBook) for the HTML cleaning tests and the python-doc eval (Debian packages).
 system-deps:
-	@command -v chromium >/dev/null && [ -d /usr/share/doc/git-doc ] && fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
+	@command -v chromium >/dev/null && [ -d /usr/share/doc/git-doc ] && [ -d /usr/share/doc/python3.11/html ] && \
+		[ -d /usr/share/doc/debian-handbook/html ] && fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			chromium fonts-noto-cjk git-doc >/dev/null)
+			chromium fonts-noto-cjk git-doc python3.11-doc debian-handbook >/dev/null)
 
 test: $(DEV_STAMP) system-deps
 	$(VENV)/bin/ruff check .

@@ -238,7 +238,7 @@ class Bench:
 
     # -- 4. ask -------------------------------------------------------------------------------------
     def ask(self) -> None:
-        from rag_service.answering import build_answerer
+        from rag_service.answering import TRUSTED, build_answerer
         from rag_service.answering.service import ask_events
         from rag_service.evaluation import load_questions
         from rag_service.retrieval import SearchOptions
@@ -247,7 +247,7 @@ class Bench:
         questions = [q.question for q in load_questions(QUESTIONS)][:8]
         results = {}
         for backend in ("extractive", "llamacpp"):
-            answerer = build_answerer(runtime.settings, backend, {"max_tokens": 128})
+            answerer = build_answerer(runtime.settings, backend, {"max_tokens": 128}, policy=TRUSTED)
             first_tokens, totals = [], []
             for question in questions:
                 started = time.perf_counter()

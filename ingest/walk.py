@@ -1,4 +1,8 @@
-"""A folder to the files worth loading: ignore rules, hidden paths, binaries and size checks."""
+"""A folder to the files worth loading: ignore rules, hidden paths, binaries and size checks.
+
+The same rules decide, file by file, what an upload may store (`skip_reason`): a file that ingest would pass
+over is refused before it is written, so every stored file becomes a document.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from pathlib import Path
 import pathspec
 
 from ingest.loaders import loader_for
+from ingest.loaders.encoding import utf16_without_bom
 
 ALWAYS_IGNORED_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".hg", ".svn"}
 IGNORE_FILE = ".ragignore"
+SNIFF_BYTES = 8192  # how much of a file the binary check reads
 
 
 @dataclass
@@ -21,12 +27,31 @@ class WalkResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
 
 
-def _ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec | None:
-    ignore_file = folder / IGNORE_FILE
-    if not ignore_file.is_file():
-        return None
-    lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+class IgnoreRules:
+    """The .ragignore files met so far: each applies to its own folder and below, as .gitignore files do."""
+
+    def __init__(self) -> None:
+        self._specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []  # (folder prefix, its rules)
+
+    def add(self, folder_prefix: str, text: str) -> None:
+        self._specs.append((folder_prefix, pathspec.GitIgnoreSpec.from_lines(text.splitlines())))
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        for folder, spec in self._specs:
+            if rel.startswith(folder) and spec.match_file(rel[len(folder) :] + ("/" if is_dir else "")):
+                return True
+        return False
+
+    def ignored_or_under_ignored(self, rel: str) -> bool:
+        """For a path met without walking down to it (an upload): ignored itself or through a parent folder."""
+        parts = rel.split("/")
+        folders = ("/".join(parts[:n]) for n in range(1, len(parts)))
+        return any(self.ignored(folder, True) for folder in folders) or self.ignored(rel)
+
+
+def hidden(rel: str) -> bool:
+    """Hidden files and folders, and the folders never descended into, are passed over without a word."""
+    return any(part.startswith(".") or part in ALWAYS_IGNORED_DIRS for part in rel.split("/"))
 
 
 def walk_folder(root: Path, max_file_bytes: int) -> WalkResult:
@@ -36,34 +61,28 @@ def walk_folder(root: Path, max_file_bytes: int) -> WalkResult:
     browser arrives one level down (`team-docs/.ragignore`) and its rules still hold.
     """
     root = root.resolve()
-    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []  # (folder prefix, its rules)
+    rules = IgnoreRules()
     result = WalkResult()
-
-    def ignored(rel: str, is_dir: bool) -> bool:
-        for folder, spec in specs:
-            if rel.startswith(folder) and spec.match_file(rel[len(folder) :] + ("/" if is_dir else "")):
-                return True
-        return False
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=None):
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         prefix = "" if rel_dir == "." else rel_dir + "/"
-        spec = _ignore_spec(Path(dirpath))
-        if spec is not None:
-            specs.append((prefix, spec))
+        ignore_file = Path(dirpath) / IGNORE_FILE
+        if ignore_file.is_file():
+            rules.add(prefix, ignore_file.read_text(encoding="utf-8", errors="replace"))
         kept_dirs = []
         for name in sorted(dirnames):
             rel = prefix + name
             if name in ALWAYS_IGNORED_DIRS or name.startswith("."):
                 continue  # never descended into, so not counted file by file
-            if ignored(rel, is_dir=True):
+            if rules.ignored(rel, is_dir=True):
                 result.skipped.append((rel + "/", "ignored by .ragignore"))
                 continue
             kept_dirs.append(name)
         dirnames[:] = kept_dirs
         for name in sorted(filenames):
             rel = prefix + name
-            reason = _skip_reason(Path(dirpath) / name, name, rel, max_file_bytes, ignored)
+            reason = _skip_reason_on_disk(Path(dirpath) / name, rel, max_file_bytes, rules.ignored)
             if reason is None:
                 result.files.append(rel)
             elif reason:
@@ -72,37 +91,51 @@ def walk_folder(root: Path, max_file_bytes: int) -> WalkResult:
     return result
 
 
-def _skip_reason(
-    path: Path, name: str, rel: str, max_file_bytes: int, ignored: Callable[[str, bool], bool]
+def skip_reason(
+    rel: str, size: int, head: bytes, max_file_bytes: int, ignored: Callable[[str, bool], bool]
 ) -> str | None:
-    """None to keep the file; "" to drop it silently (hidden); else why it was skipped."""
+    """None to keep the file; "" to pass over it silently (hidden); else why ingest would skip it.
+
+    `head` is the file's first SNIFF_BYTES bytes, for the binary check."""
+    name = rel.rsplit("/", 1)[-1]
     if name.startswith("."):
         return ""
     if ignored(rel, False):
         return "ignored by .ragignore"
-    if path.is_symlink() and not path.exists():
-        return "broken symlink"
     loader = loader_for(name)
     if loader is None:
         return "unsupported file type"
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return f"cannot stat: {exc.strerror}"
     if size > max_file_bytes:
         return f"larger than the size limit ({size} > {max_file_bytes} bytes)"
-    if loader.is_text and _looks_binary(path):
+    if loader.is_text and looks_binary(head):
         return "binary content"
     return None
 
 
-def _looks_binary(path: Path) -> bool:
+def _skip_reason_on_disk(path: Path, rel: str, max_file_bytes: int, ignored: Callable[[str, bool], bool]) -> str | None:
+    if rel.rsplit("/", 1)[-1].startswith("."):
+        return ""
+    if path.is_symlink() and not path.exists():
+        return "broken symlink"
     try:
-        with path.open("rb") as handle:
-            head = handle.read(8192)
-    except OSError:
-        return False  # the loader reports the real error
-    # UTF-16/32 text carries NULs too, but starts with a byte-order mark.
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror}"
+    head = b""
+    loader = loader_for(path.name)
+    if loader is not None and loader.is_text and size <= max_file_bytes:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(SNIFF_BYTES)
+        except OSError:
+            pass  # the loader reports the real error
+    return skip_reason(rel, size, head, max_file_bytes, ignored)
+
+
+def looks_binary(head: bytes) -> bool:
+    """NUL bytes mean binary, unless the text is UTF-16 or UTF-32 (with a byte-order mark, or UTF-16 without)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
         return False
-    return b"\x00" in head
+    if b"\x00" not in head:
+        return False
+    return utf16_without_bom(head) is None

@@ -188,9 +188,11 @@ LlmModelPath = Annotated[str | None, typer.Option("--llm-model-path", help="GGUF
 def _answerer(
     settings: Settings, llm: str | None, base_url: str | None, model: str | None, model_path: str | None
 ) -> Answerer:
-    from rag_service.answering import build_answerer
+    from rag_service.answering import TRUSTED, build_answerer
 
-    return build_answerer(settings, llm, {"base_url": base_url, "model": model, "model_path": model_path})
+    # The operator at a terminal may point the answerer anywhere; API callers get LlmPolicy.from_settings.
+    overrides = {"base_url": base_url, "model": model, "model_path": model_path}
+    return build_answerer(settings, llm, overrides, policy=TRUSTED)
 
 
 def _read_history(path: Path | None) -> list[ChatTurn]:
@@ -255,44 +257,132 @@ def ask(
 
 @app.command("eval")
 def evaluate_questions(
-    questions: Annotated[Path, typer.Argument(help="JSONL question file (see shared/eval/git-doc/README.md).")],
+    questions: Annotated[
+        Path,
+        typer.Argument(help="JSONL questions, or conversations (records with `turns`); see shared/eval/*/README.md."),
+    ],
     collection: CollectionOption = "default",
     top_k: TopK = None,
     mode: Mode = None,
-    answers: Annotated[bool, typer.Option("--answers", help="Also run the answerer and score its answers.")] = False,
+    answers: Annotated[
+        bool,
+        typer.Option("--answers", help="Also run the answerer and score its answers (always on for conversations)."),
+    ] = False,
     llm: LlmBackend = None,
     llm_base_url: LlmBaseUrl = None,
     llm_model: LlmModel = None,
     llm_model_path: LlmModelPath = None,
     details: Annotated[Path | None, typer.Option("--details", help="Where per-question results go (JSONL).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Measure retrieval (hit@k, MRR, nDCG, evidence@k) and optionally answers; prints JSON."""
-    from rag_service.evaluation import evaluate, load_questions
+    """Measure retrieval (hit@k, MRR, nDCG, evidence@k) and answers against the ground truth; prints a table."""
+    from rag_service.evaluation import (
+        evaluate,
+        evaluate_conversations,
+        is_conversation_file,
+        load_conversations,
+        load_questions,
+    )
 
     runtime = _runtime()
     try:
-        items = load_questions(questions)
+        conversational = is_conversation_file(questions)
         options = _search_options(runtime, top_k, None, None, mode)
+        # A conversation's history holds the system's own answers, so conversations always need the answerer.
+        answers = answers or conversational
         answerer = _answerer(runtime.settings, llm, llm_base_url, llm_model, llm_model_path) if answers else None
-        report = evaluate(runtime, collection, items, options, answerer)
+        if conversational:
+            assert answerer is not None
+            report = evaluate_conversations(runtime, collection, load_conversations(questions), options, answerer)
+        else:
+            report = evaluate(runtime, collection, load_questions(questions), options, answerer)
     except OSError as exc:
         raise _fail(f"{questions}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{questions}: not UTF-8 text ({exc.reason})") from exc
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
     if details is None:
-        details = runtime.settings.data_dir / "eval" / f"{collection}-{options.mode}-k{options.top_k}.jsonl"
+        name = f"{collection}-{questions.stem}-{options.mode}-k{options.top_k}.jsonl"
+        details = runtime.settings.data_dir / "eval" / name
     details.parent.mkdir(parents=True, exist_ok=True)
     details.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in report.per_question))
     summary = {
         "collection": collection,
+        "file": str(questions),
+        "kind": "conversations" if conversational else "questions",
         "mode": options.mode,
         "top_k": options.top_k,
+        "answerer": answerer.name if answerer is not None else None,
         "questions": report.questions,
         "answerable": report.answerable,
+        **({"conversations": report.conversations, "groups": report.groups} if conversational else {}),
         **report.metrics,
         "details": str(details),
     }
-    out.print_json(json.dumps(summary))
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    groups = report.groups or {
+        "all": {"questions": report.questions, "answerable": report.answerable, **report.metrics}
+    }
+    _print_eval_tables(summary, groups, options.top_k, with_answers=answerer is not None)
+
+
+def _print_eval_tables(summary: dict, groups: dict[str, dict], top_k: int, with_answers: bool) -> None:
+    """Two blocks, retrieval then answers; one row per group (all, or each turn position); fits 80 columns."""
+    from rich import box
+    from rich.table import Table
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    def ms(row: dict, name: str) -> str:
+        p50, p95 = row.get(f"{name}_ms_p50"), row.get(f"{name}_ms_p95")
+        return "-" if p50 is None or p95 is None else f"{p50:.0f} / {p95:.0f}"
+
+    def table(title: str, headers: list[str]) -> Table:
+        grid = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+        for header in headers:
+            grid.add_column(header, justify="right" if header else "left", no_wrap=True)
+        return grid
+
+    scope = f"{summary['conversations']} conversations, " if "conversations" in summary else ""
+    out.print(
+        f"{summary['file']} on '{summary['collection']}': {scope}{summary['questions']} questions "
+        f"({summary['answerable']} answerable), mode {summary['mode']}, top_k {top_k}"
+        + (f", answerer {summary['answerer']}" if summary["answerer"] else ""),
+        highlight=False,
+        markup=False,
+    )
+    keys = [f"hit@{k}" for k in (1, 3, 5, 10)] + ["mrr@10", "ndcg@10", "evidence@1", f"evidence@{top_k}"]
+    headers = [key.replace("evidence", "ev") for key in keys]
+    retrieval = table("Retrieval, answerable questions (n), depth 10", ["", "n", *headers, "search ms\np50 / p95"])
+    for label, row in groups.items():
+        retrieval.add_row(label, str(row["answerable"]), *(cell(row.get(k)) for k in keys), ms(row, "search"))
+    out.print(retrieval)
+    if with_answers:
+        out.print()
+        answers = table(
+            "Answers, scored against the ground truth",
+            ["", "answered", "declined\n(n)", "evidence\nin answer", "token\nrecall", "cited\nrelevant", "errors",
+             "answer ms\np50 / p95"],
+        )  # fmt: skip
+        for label, row in groups.items():
+            answers.add_row(
+                label,
+                cell(row.get("answered_when_answerable")),
+                f"{cell(row.get('declined_when_unanswerable'))} ({row['questions'] - row['answerable']})",
+                cell(row.get("evidence_in_answer")),
+                cell(row.get("evidence_token_recall")),
+                cell(row.get("cited_relevant")),
+                cell(row.get("answer_errors")),
+                ms(row, "answer"),
+            )
+        out.print(answers)
+    out.print(f"per-question rows: {summary['details']}", highlight=False, markup=False)
 
 
 @collections_app.callback()

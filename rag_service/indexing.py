@@ -12,7 +12,9 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from ingest.loaders import loader_for
 from ingest.split import split_sections
@@ -33,9 +36,13 @@ from rag_service.db.models import Chunk, Collection, Document, IngestRun, utcnow
 from rag_service.embedders import Embedder
 from rag_service.runtime import Runtime
 from rag_service.stores.registry import CollectionIndexes
+from rag_service.stores.vector_index import text_hashes
 
 log = logging.getLogger(__name__)
 PREPARE_AHEAD = 64  # files read and split ahead of the embedder
+WAIT_SECONDS = 0.25  # how often waits look at the cancel flag
+PROGRESS_SAVE_SECONDS = 1.0  # the run row's counts of unchanged files are at most this old
+EMBED_SLICE_BATCHES = 4  # embedder batches per call: the cancel check and progress come between calls
 
 
 @dataclass
@@ -122,16 +129,48 @@ class _Known:
     status: str
 
 
+LOCK_POLL_SECONDS = 0.2
+
+
+def lock_path(runtime: Runtime, collection_id: int) -> Path:
+    return runtime.settings.locks_dir / f"collection-{collection_id}.lock"
+
+
 @contextmanager
-def collection_write_lock(runtime: Runtime, collection_id: int) -> Iterator[None]:
+def collection_write_lock(
+    runtime: Runtime, collection_id: int, cancel: threading.Event | None = None
+) -> Iterator[None]:
+    """The collection's lock file, held while writing; waiting for it (another process's ingest) stops when
+    `cancel` is set. The kernel drops the lock with its process, so a killed run never holds it."""
     runtime.settings.locks_dir.mkdir(parents=True, exist_ok=True)
-    path = runtime.settings.locks_dir / f"collection-{collection_id}.lock"
-    with open(path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    with open(lock_path(runtime, collection_id), "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if cancel is not None and cancel.wait(LOCK_POLL_SECONDS):
+                    raise IngestCancelledError() from None
+                if cancel is None:
+                    time.sleep(LOCK_POLL_SECONDS)
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def lock_is_free(runtime: Runtime, collection_id: int) -> bool:
+    """Whether no process (this one included) holds the collection's lock right now."""
+    path = lock_path(runtime, collection_id)
+    if not path.exists():
+        return True
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return True
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -144,7 +183,7 @@ def sha256_text(text: str) -> str:
 
 def start_run(runtime: Runtime, collection: Collection, source: str) -> int:
     with runtime.sessions() as session:
-        run = IngestRun(collection_id=collection.id, source=source, status="queued", failures=[])
+        run = IngestRun(collection_id=collection.id, source=source, status="queued", failures=[], owner=run_owner())
         session.add(run)
         session.commit()
         return run.id
@@ -160,8 +199,12 @@ def ingest_folder(
     run_id: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> IngestSummary:
-    """Bring the collection in step with the files under `root`; with `sync`, drop documents whose files are gone."""
+    """Bring the collection in step with the files under `root`; with `sync`, drop documents whose files are gone.
+
+    The run is `queued` until the collection's lock is held (another process may be writing it), then `running`;
+    `on_start` is called at that moment."""
     root = Path(root)
     if not root.is_dir():
         raise NotADirectoryError(f"{root}: not a folder")
@@ -169,27 +212,94 @@ def ingest_folder(
     if run_id is None:
         run_id = start_run(runtime, collection, str(root))
     summary = IngestSummary(collection=collection.name, run_id=run_id)
-    started = time.monotonic()
-    with collection_write_lock(runtime, collection.id):
-        _set_run(runtime, run_id, status="running", started_at=utcnow())
-        indexes = runtime.indexes.get(collection)
-        try:
-            _Ingest(runtime, collection, indexes, root, summary, progress, cancel).run(sync)
-            summary.status = "done"
-        except IngestCancelledError:
-            summary.status = "cancelled"
-        except BaseException as exc:  # KeyboardInterrupt too: the run row must not stay "running"
-            summary.status = "failed"
-            _finish_run(runtime, summary, error=f"{type(exc).__name__}: {exc}")
-            runtime.indexes.save(indexes)
-            raise
-        finally:
-            summary.seconds = time.monotonic() - started
-        runtime.indexes.save(indexes)
+    try:
+        with collection_write_lock(runtime, collection.id, cancel):
+            _run_locked(runtime, collection, root, summary, sync, progress, cancel, on_start)
+    except IngestCancelledError:  # while waiting for the lock: nothing was done
+        summary.status = "cancelled"
         _finish_run(runtime, summary)
     if progress:
         progress(summary, "")
     return summary
+
+
+def _run_locked(
+    runtime: Runtime,
+    collection: Collection,
+    root: Path,
+    summary: IngestSummary,
+    sync: bool,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    on_start: Callable[[], None] | None,
+) -> None:
+    # Holding the lock, no other run of this collection can be running: rows saying so are of dead runs.
+    close_dead_runs(runtime, collection.id, holding_lock=True)
+    _set_run(runtime, summary.run_id, status="running", started_at=utcnow())
+    if on_start:
+        on_start()
+    indexes = runtime.indexes.get(collection)
+    started = time.monotonic()  # the run's own time, not the wait for the lock
+    try:
+        _Ingest(runtime, collection, indexes, root, summary, progress, cancel).run(sync)
+        summary.status = "done"
+    except IngestCancelledError:
+        summary.status = "cancelled"
+    except BaseException as exc:  # KeyboardInterrupt too: the run row must not stay "running"
+        summary.status = "failed"
+        _finish_run(runtime, summary, error=f"{type(exc).__name__}: {exc}")
+        runtime.indexes.save(indexes)
+        raise
+    finally:
+        summary.seconds = time.monotonic() - started
+    runtime.indexes.save(indexes)
+    _finish_run(runtime, summary)
+
+
+def run_owner() -> str:
+    """Who runs an ingest: host and process id, so that another process can tell whether it is still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str | None) -> bool | None:
+    """True or False for a process on this host; None when it cannot be told (another host, no owner)."""
+    if not owner or ":" not in owner:
+        return None
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_dead_runs(runtime: Runtime, collection_id: int | None = None, *, holding_lock: bool = False) -> int:
+    """Mark `interrupted` the runs that say queued or running but whose process is gone (a killed CLI, a
+    server that stopped): a running run always holds its collection's lock, so a free lock means it is dead;
+    a queued one is dead when its process is. Returns how many were closed."""
+    closed = 0
+    with runtime.sessions() as session:
+        query = select(IngestRun).where(IngestRun.status.in_(("queued", "running")))
+        if collection_id is not None:
+            query = query.where(IngestRun.collection_id == collection_id)
+        for run in session.scalars(query):
+            if run.owner == run_owner():
+                continue  # this process's own runs are live
+            alive = _owner_alive(run.owner)
+            if run.status == "running":
+                dead = alive is False or holding_lock or lock_is_free(runtime, run.collection_id)
+            else:
+                dead = alive is False
+            if dead:
+                run.status, run.finished_at = "interrupted", utcnow()
+                run.error = run.error or "interrupted: its process stopped before the run finished"
+                closed += 1
+        session.commit()
+    return closed
 
 
 def _set_run(runtime: Runtime, run_id: int, **values: object) -> None:
@@ -241,6 +351,7 @@ class _Ingest:
         self.progress = progress
         self.cancel = cancel
         self.last_checkpoint = time.monotonic()
+        self.last_progress_save = 0.0
 
     def run(self, sync: bool) -> None:
         walked = walk_folder(self.root, self.settings.max_file_bytes)
@@ -290,25 +401,36 @@ class _Ingest:
         outcomes: queue.Queue[_Loaded | _Unchanged | _Failed | None] = queue.Queue(maxsize=PREPARE_AHEAD)
         stop = threading.Event()
 
+        def put(item: _Loaded | _Unchanged | _Failed | None) -> bool:
+            while not stop.is_set():
+                with contextlib.suppress(queue.Full):
+                    outcomes.put(item, timeout=WAIT_SECONDS)
+                    return True
+            return False
+
         def produce() -> None:
             try:
                 for rel in paths:
-                    if stop.is_set():
+                    if stop.is_set() or not put(self._prepare(rel, existing.get(rel))):
                         return
-                    outcomes.put(self._prepare(rel, existing.get(rel)))
             finally:
-                outcomes.put(None)
+                put(None)
 
         producer = threading.Thread(target=produce, name="ingest-prepare", daemon=True)
         producer.start()
         try:
-            while (outcome := outcomes.get()) is not None:
+            while True:
+                try:
+                    outcome = outcomes.get(timeout=WAIT_SECONDS)
+                except queue.Empty:
+                    self._check_cancel()  # a file that takes long to read does not delay a cancel
+                    continue
+                if outcome is None:
+                    return
                 yield outcome
         finally:
+            # The producer stops at its next file or put; a loader busy with one file is not waited for.
             stop.set()
-            while producer.is_alive():  # unblock a producer waiting on a full queue
-                with contextlib.suppress(queue.Empty):
-                    outcomes.get(timeout=0.1)
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -320,15 +442,24 @@ class _Ingest:
         now = time.monotonic()
         if now - self.last_checkpoint >= self.settings.index_checkpoint_seconds:
             self.runtime.indexes.save(self.indexes)
-            _set_run(
-                self.runtime,
-                self.summary.run_id,
-                files_total=self.summary.files_total,
-                files_done=self.summary.files_done,
-                chunks_embedded=self.summary.chunks_embedded,
-                failures=self.summary.failed,
-            )
             self.last_checkpoint = now
+        if now - self.last_progress_save >= PROGRESS_SAVE_SECONDS:
+            with self.runtime.sessions() as session:
+                self._save_progress(session)
+                session.commit()
+
+    def _save_progress(self, session: Session, **overrides: int) -> None:
+        """The run row's counts, in the caller's transaction: a file's commit carries its own count, so after a
+        crash or a restart the row says exactly which files are in; unchanged files are counted each second."""
+        run = session.get(IngestRun, self.summary.run_id)
+        if run is None:
+            return
+        run.files_total, run.files_done = self.summary.files_total, self.summary.files_done
+        run.added, run.updated, run.unchanged = self.summary.added, self.summary.updated, self.summary.unchanged
+        run.chunks_embedded, run.failures = self.summary.chunks_embedded, list(self.summary.failed)
+        for key, value in overrides.items():
+            setattr(run, key, value)
+        self.last_progress_save = time.monotonic()
 
     def _prepare(self, rel: str, previous: _Known | None) -> _Loaded | _Unchanged | _Failed:
         """Read, hash, load and split one file; no side effects, so it can run in the preparing thread."""
@@ -350,8 +481,20 @@ class _Ingest:
             return _Unchanged(rel, (previous.id, stat.st_size, stat.st_mtime))
         loader = loader_for(rel)
         assert loader is not None  # the walk keeps only files with a loader
+        started = time.monotonic()
+        limits = self.settings
+
+        def failed(reason: str) -> _Failed:
+            return _Failed(rel, previous, reason, sha, stat.st_size, stat.st_mtime, loader.type)
+
         try:
             sections = loader.load(data, rel)
+            del data
+            chars = sum(len(section.text) for section in sections)
+            if chars > limits.max_file_chars:
+                return failed(
+                    f"{chars} characters of text, over the limit of {limits.max_file_chars} (RAG_MAX_FILE_CHARS)"
+                )
             chunks = split_sections(
                 sections,
                 self.embedder.count_tokens,
@@ -361,11 +504,18 @@ class _Ingest:
                 loader.language,
             )
         except LoadError as exc:
-            return _Failed(rel, previous, str(exc), sha, stat.st_size, stat.st_mtime, loader.type)
+            return failed(str(exc))
         except Exception as exc:  # a loader bug on one odd file must not stop the run
             log.exception("loading %s failed", rel)
-            reason = f"{type(exc).__name__}: {exc}"
-            return _Failed(rel, previous, reason, sha, stat.st_size, stat.st_mtime, loader.type)
+            return failed(f"{type(exc).__name__}: {exc}")
+        if len(chunks) > limits.max_file_chunks:
+            return failed(f"{len(chunks)} chunks, over the limit of {limits.max_file_chunks} (RAG_MAX_FILE_CHUNKS)")
+        seconds = time.monotonic() - started
+        if seconds > limits.max_file_seconds:
+            return failed(
+                f"took {seconds:.0f} s to read and split, over the limit of {limits.max_file_seconds:g} s "
+                "(RAG_MAX_FILE_SECONDS)"
+            )
         return _Loaded(
             path=rel,
             sha256=sha,
@@ -401,12 +551,18 @@ class _Ingest:
                 if sha not in vectors:
                     texts_by_hash.setdefault(sha, chunk.embedding_text)
         fresh: dict[str, np.ndarray] = {}
-        if texts_by_hash:
+        pending = list(texts_by_hash.items())
+        # The embedder works in batches of embed_batch_size anyway: slices of a few batches cost no speed.
+        step = max(1, self.settings.embed_batch_size * EMBED_SLICE_BATCHES)
+        for start in range(0, len(pending), step):
+            # Bounded calls with a cancel check between them, whatever one file's size.
             self._check_cancel()
-            embedded = self.embedder.embed_documents(list(texts_by_hash.values()))
-            fresh = dict(zip(texts_by_hash.keys(), embedded, strict=True))
-            vectors.update(fresh)
-            self.summary.chunks_embedded += len(fresh)
+            batch = pending[start : start + step]
+            embedded = self.embedder.embed_documents([text for _, text in batch])
+            fresh.update(zip((sha for sha, _ in batch), embedded, strict=True))
+            self.summary.chunks_embedded += len(batch)
+            self._report(group[0].path if len(group) == 1 else "")
+        vectors.update(fresh)
         for loaded in group:
             self._check_cancel()
             self._write_document(loaded, vectors, fresh)
@@ -444,13 +600,16 @@ class _Ingest:
             ]
             session.add_all(rows)
             store_cached_vectors(session, self.embedder.model_id, {h: fresh[h] for h in loaded.hashes if h in fresh})
+            self._save_progress(session, files_done=self.summary.files_done + 1)
             session.commit()
         new_ids = np.array([row.id for row in rows], dtype=np.int64)
         with self.indexes.lock:
             self.indexes.vectors.remove(old_ids)
             self.indexes.lexical.remove(old_ids)
             if len(rows):
-                self.indexes.vectors.add(new_ids, np.stack([vectors[h] for h in loaded.hashes]))
+                self.indexes.vectors.add(
+                    new_ids, np.stack([vectors[h] for h in loaded.hashes]), text_hashes(loaded.hashes)
+                )
                 self.indexes.lexical.add(
                     [(row.id, chunk.embedding_text) for row, chunk in zip(rows, loaded.chunks, strict=True)]
                 )
@@ -474,6 +633,7 @@ class _Ingest:
             document.sha256, document.size, document.mtime = failure.sha256, failure.size, failure.mtime
             document.type, document.status, document.error = failure.type, "failed", failure.reason
             document.chunk_count = 0
+            self._save_progress(session, files_done=self.summary.files_done + 1)
             session.commit()
         with self.indexes.lock:
             self.indexes.vectors.remove(old_ids)

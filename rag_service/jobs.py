@@ -1,37 +1,38 @@
-"""Background ingest jobs: a queue worked by one thread, live progress, cancellation.
+"""Background ingest jobs: a few worker threads, never two jobs of one collection at once, live progress,
+cancellation.
 
-One worker means ingests never interleave (embedding already uses every core), and a queued job waits its
-turn. A job is an `ingest_runs` row; its live progress is kept in memory and written to the row at the end.
+A job is an `ingest_runs` row, the one record of its state (another process may run jobs later): `queued`
+until its collection's lock is held, then `running`, then `done`, `failed`, `cancelled`, or `interrupted` when
+its process died. Live progress is kept in memory for event streams and written to the row at most a second
+behind. One collection's long job leaves the other workers to the other collections.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from rag_service.collections import find_collection
 from rag_service.db.models import Collection, IngestRun, utcnow
 from rag_service.errors import NotFoundError
-from rag_service.indexing import IngestSummary, ingest_folder, start_run
+from rag_service.indexing import IngestSummary, close_dead_runs, ingest_folder, start_run
 from rag_service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-TERMINAL = ("done", "failed", "cancelled")
+TERMINAL = ("done", "failed", "cancelled", "interrupted")
+UPLOAD_SOURCE = "upload"
 
 
 @dataclass
 class JobState:
     id: int
     collection: str
-    source: str
+    source: str  # the folder on the server (not shown to every caller: see to_dict)
     status: str = "queued"
     files_total: int = 0
     files_done: int = 0
@@ -43,13 +44,17 @@ class JobState:
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    upload: bool = False  # files uploaded through the API, stored under the data dir
     version: int = 0  # bumped on every change, so event streams send only what is new
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, show_path: bool = False) -> dict[str, Any]:
+        """The job as the API shows it: an upload's source is "upload"; a synced folder's path is shown only
+        to callers who may write the collection (they chose it), else "sync"."""
+        source = UPLOAD_SOURCE if self.upload else (self.source if show_path else "sync")
         return {
             "id": self.id,
             "collection": self.collection,
-            "source": self.source,
+            "source": source,
             "status": self.status,
             "files_total": self.files_total,
             "files_done": self.files_done,
@@ -75,43 +80,54 @@ class _Queued:
 class JobManager:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._queue: queue.Queue[_Queued | None] = queue.Queue()
+        self._pending: list[_Queued] = []  # in submission order
+        self._running: set[str] = set()  # collections with a job on a worker
         self._jobs: dict[int, _Queued] = {}
         self._lock = threading.Lock()
-        self._worker: threading.Thread | None = None
+        self._wake = threading.Condition(self._lock)
+        self._stopping = False
+        self._workers: list[threading.Thread] = []
         self.ingested_files = 0
         self.embedded_chunks = 0
 
     def start(self) -> None:
-        self._close_orphans()
-        self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
-        self._worker.start()
+        closed = close_dead_runs(self.runtime)
+        if closed:
+            log.warning("%d ingest runs of stopped processes marked interrupted", closed)
+        for n in range(max(1, self.runtime.settings.job_workers)):
+            worker = threading.Thread(target=self._work, name=f"ingest-worker-{n}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
 
     def stop(self) -> None:
-        with self._lock:
+        with self._wake:
+            self._stopping = True
             for job in self._jobs.values():
                 job.cancel.set()
-        self._queue.put(None)
-        if self._worker is not None:
-            self._worker.join(timeout=30)
-
-    def _close_orphans(self) -> None:
-        """Runs left queued or running by a previous process will never finish: say so."""
-        with self.runtime.sessions() as session:
-            for run in session.scalars(select(IngestRun).where(IngestRun.status.in_(("queued", "running")))):
-                run.status, run.error, run.finished_at = "failed", "interrupted: the server stopped", utcnow()
-            session.commit()
+            self._wake.notify_all()
+        for worker in self._workers:
+            worker.join(timeout=30)
 
     def submit(self, collection_name: str, folder: Path, *, sync: bool) -> JobState:
         with self.runtime.sessions() as session:
             collection = find_collection(session, collection_name)
         run_id = start_run(self.runtime, collection, str(folder))
-        state = JobState(id=run_id, collection=collection.name, source=str(folder), created_at=utcnow())
+        state = JobState(
+            id=run_id,
+            collection=collection.name,
+            source=str(folder),
+            created_at=utcnow(),
+            upload=self._is_upload(str(folder)),
+        )
         job = _Queued(state=state, folder=folder, sync=sync)
-        with self._lock:
+        with self._wake:
             self._jobs[run_id] = job
-        self._queue.put(job)
+            self._pending.append(job)
+            self._wake.notify_all()
         return state
+
+    def _is_upload(self, source: str) -> bool:
+        return Path(source).is_relative_to(self.runtime.settings.uploads_dir.resolve())
 
     def pending_for(self, collection_name: str) -> bool:
         with self._lock:
@@ -121,10 +137,19 @@ class JobManager:
             )
 
     def get(self, job_id: int) -> JobState:
+        """A copy of the job's state: this process's jobs from memory, others from their row (a row that still
+        says queued or running of a process that died is marked interrupted first)."""
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is not None:
-            return job.state
+            if job is not None:
+                return replace(job.state, failures=list(job.state.failures))
+        with self.runtime.sessions() as session:
+            run = session.get(IngestRun, job_id)
+            if run is None:
+                raise NotFoundError(f"no job {job_id}")
+            collection_id, status = run.collection_id, run.status
+        if status in ("queued", "running"):
+            close_dead_runs(self.runtime, collection_id)
         with self.runtime.sessions() as session:
             run = session.get(IngestRun, job_id)
             if run is None:
@@ -143,6 +168,7 @@ class JobManager:
                 created_at=run.created_at,
                 started_at=run.started_at,
                 finished_at=run.finished_at,
+                upload=self._is_upload(run.source),
             )
 
     def cancel(self, job_id: int) -> JobState:
@@ -151,9 +177,13 @@ class JobManager:
         if job is None:
             return self.get(job_id)  # finished in an earlier process, or NotFoundError
         job.cancel.set()
-        if job.state.status == "queued":
+        with self._wake:
+            queued = job in self._pending
+            if queued:
+                self._pending.remove(job)
+        if queued:
             self._finish(job, "cancelled")
-        return job.state
+        return self.get(job_id)
 
     def _update(self, job: _Queued, **values: Any) -> None:
         with self._lock:
@@ -169,17 +199,37 @@ class JobManager:
                 run.status, run.error, run.finished_at = status, error, utcnow()
                 session.commit()
 
+    def _next(self) -> _Queued | None:
+        """The oldest queued job whose collection has none running; the caller holds the lock."""
+        for job in self._pending:
+            if job.state.collection not in self._running:
+                self._pending.remove(job)
+                self._running.add(job.state.collection)
+                return job
+        return None
+
     def _work(self) -> None:
         while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            if job.cancel.is_set() or job.state.status != "queued":
-                continue
-            self._run(job)
+            with self._wake:
+                job = self._next()
+                while job is None and not self._stopping:
+                    self._wake.wait()
+                    job = self._next()
+                if self._stopping:
+                    if job is not None:
+                        self._running.discard(job.state.collection)
+                    return
+            try:
+                if not job.cancel.is_set():
+                    self._run(job)
+            finally:
+                with self._wake:
+                    self._running.discard(job.state.collection)
+                    self._wake.notify_all()
 
     def _run(self, job: _Queued) -> None:
-        self._update(job, status="running", started_at=utcnow())
+        def started() -> None:  # the collection's lock is held: from here on the job is running
+            self._update(job, status="running", started_at=utcnow())
 
         def progress(summary: IngestSummary, current: str) -> None:
             self._update(
@@ -200,6 +250,7 @@ class JobManager:
                 run_id=job.state.id,
                 progress=progress,
                 cancel=job.cancel,
+                on_start=started,
             )
         except Exception as exc:  # the job fails, the server goes on
             log.exception("ingest job %s failed", job.state.id)
@@ -210,11 +261,10 @@ class JobManager:
         self._update(job, summary=summary.to_dict(), failures=list(summary.failed))
         self._finish(job, summary.status)
 
-    def snapshot(self, job_id: int) -> tuple[int, dict[str, Any]]:
+    def snapshot(self, job_id: int) -> tuple[int, JobState]:
         """(version, state) for event streams; jobs of earlier processes come from the database."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:
-                return job.state.version, job.state.to_dict()
-        state = self.get(job_id)
-        return 0, state.to_dict()
+                return job.state.version, replace(job.state, failures=list(job.state.failures))
+        return 0, self.get(job_id)

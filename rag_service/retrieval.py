@@ -1,15 +1,18 @@
 """The one retrieval path behind `search`, `ask`, `eval`, the API and the UI.
 
-dense (FAISS) + lexical (BM25) → reciprocal-rank fusion → path filter → min score → optional reranker →
-adjacent hits of one document merged into one passage. What `search` shows is exactly what `ask` gives
-the model.
+dense (FAISS) + lexical (BM25) → fusion → path filter → min score → optional reranker → adjacent hits of
+one document merged into one passage. What `search` shows is exactly what `ask` gives the model.
 
-Scores: dense, the cosine similarity; lexical, BM25 divided by the best BM25 score of the query; hybrid,
-the fused RRF score divided by its maximum (first in both lists), so 1.0 is the best a hit can get.
+Scores: dense, the cosine similarity; lexical, BM25 divided by the best BM25 score of the query; hybrid
+(`RAG_FUSION=convex`, the default), (1 - w) x cosine + w x normalised BM25 over the union of both candidate
+lists, each candidate scored by both retrievers (its stored vector, its BM25 score). A convex combination of
+scores keeps how far apart two candidates are, which reciprocal-rank fusion (`RAG_FUSION=rrf`, score divided
+by its maximum) throws away: with RRF a weak lexical ranking can push the dense winner off rank 1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from dataclasses import asdict, dataclass, field
 
@@ -112,6 +115,13 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int) -> dict[int, float
     return fused
 
 
+def convex_fusion(dense: dict[int, float], lexical: dict[int, float], lexical_weight: float) -> list[tuple[int, float]]:
+    """(1 - w) x cosine + w x normalised BM25, best first; a score a retriever did not give counts as 0."""
+    candidates = dense.keys() | lexical.keys()
+    fused = {c: (1.0 - lexical_weight) * dense.get(c, 0.0) + lexical_weight * lexical.get(c, 0.0) for c in candidates}
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
 def retrieve(
     runtime: Runtime,
     collection_name: str,
@@ -132,25 +142,38 @@ def retrieve(
     pool = max(settings.candidates_per_retriever, options.top_k * 4)
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
+    convex = options.mode == "hybrid" and settings.fusion == "convex"
+    lexical_extra: dict[int, float] = {}
     with indexes.lock:
         if options.mode in ("hybrid", "dense") and (allowed is None or len(allowed)):
             vector = indexes.embedder.embed_query(query)
             selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
             dense = indexes.vectors.search(vector, pool, selector)
         if options.mode in ("hybrid", "lexical") and (allowed is None or len(allowed)):
-            lexical = indexes.lexical.search(query, pool, allowed)
-    dense_scores = dict(dense)
+            also = [chunk_id for chunk_id, _ in dense] if convex else None
+            lexical, lexical_extra = indexes.lexical.rank(query, pool, allowed, also)
+        dense_scores = dict(dense)
+        missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in dense_scores] if convex else []
+        if missing:
+            with contextlib.suppress(RuntimeError):  # a chunk not in the vector index yet: no cosine to add
+                stored = indexes.vectors.vectors_for(np.array(missing, dtype=np.int64))
+                dense_scores.update(zip(missing, (stored @ vector).tolist(), strict=True))
     top_lexical = lexical[0][1] if lexical else 1.0
     lexical_scores = {chunk_id: score / top_lexical for chunk_id, score in lexical}
     if options.mode == "dense":
         ranked = dense
     elif options.mode == "lexical":
         ranked = [(chunk_id, lexical_scores[chunk_id]) for chunk_id, _ in lexical]
+    elif convex:
+        for chunk_id, score in lexical_extra.items():
+            lexical_scores.setdefault(chunk_id, score / top_lexical)
+        ranked = convex_fusion(dense_scores, lexical_scores, settings.fusion_lexical_weight)
     else:
         fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in lexical]], settings.rrf_k)
         best = 2.0 / (settings.rrf_k + 1)
         ranked = sorted(((c, s / best) for c, s in fused.items()), key=lambda item: -item[1])
-    ranked = [(c, s) for c, s in ranked if s >= options.min_score]
+    if options.min_score > 0:  # 0 means no floor: a cosine, and so a fused score, can be below 0
+        ranked = [(c, s) for c, s in ranked if s >= options.min_score]
     hits = _load_hits(runtime, ranked, dense_scores, lexical_scores)
     if runtime.reranker is not None:
         hits = runtime.reranker.rerank(query, hits)

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     # Chunks gathered across files before one embedding call: large batches are what make CPU embedding fast.
     embed_group_chunks: int = 256
     index_checkpoint_seconds: float = 30.0
+    # One pathological file becomes that file's failure, not a run that never ends: the text a loader extracts,
+    # the chunks it makes, and the seconds spent reading and splitting it.
+    max_file_chars: int = 5_000_000
+    max_file_chunks: int = 20_000
+    max_file_seconds: float = 600.0
+    # Background jobs run on this many threads, never two of one collection at once.
+    job_workers: int = 2
 
     # Vector index: exact search up to this many vectors per collection, then IVF probing faiss_nprobe lists
     faiss_ivf_threshold: int = 200_000
@@ -33,6 +40,8 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = 5
     retrieval_mode: str = "hybrid"  # hybrid | dense | lexical
+    fusion: str = "convex"  # convex | rrf: how hybrid combines dense and lexical (retrieval.py)
+    fusion_lexical_weight: float = 0.25  # w in (1 - w) x cosine + w x BM25 / best BM25
     rrf_k: int = 60
     candidates_per_retriever: int = 50
     merge_neighbours: bool = True
@@ -42,8 +51,9 @@ class Settings(BaseSettings):
 
     # Answering
     answerer: str = "extractive"  # extractive | llamacpp | openai
-    extractive_min_score: float = 0.35
-    extractive_max_sentences: int = 3
+    # The evidence check before any backend answers (answering/evidence.py); calibrated on the dev sets.
+    evidence_min_dense: float = 0.3  # cosine of the closest passage, for the collection's embedder
+    evidence_min_coverage: float = 0.1  # IDF-weighted share of the question's terms found in the top passages
     context_token_budget: int = 1500
     llm_max_tokens: int = 384
     llm_temperature: float = 0.1
@@ -55,6 +65,22 @@ class Settings(BaseSettings):
     openai_api_key: str = "not-needed"
     llm_timeout_seconds: float = 60.0
     llm_retries: int = 1
+    # What API callers may choose per request (comma-separated). Empty: the configured answerer plus extractive,
+    # only RAG_OPENAI_BASE_URL, only RAG_OPENAI_MODEL. The CLI may choose anything. The server's
+    # RAG_OPENAI_API_KEY is only ever sent to RAG_OPENAI_BASE_URL.
+    allowed_backends: str = ""
+    allowed_llm_base_urls: str = ""
+    allowed_llm_models: str = ""
+    # GET /api/backends checks the OpenAI-compatible server with GET {base_url}/models, at most this often.
+    backend_probe_timeout_seconds: float = 2.0
+    backend_probe_cache_seconds: float = 10.0
+
+    # Request bounds, the same for /api/ask, /api/search and /v1/chat/completions (and shown in /openapi.json)
+    max_question_chars: int = 4000
+    max_history_turns: int = 50  # earlier turns in an ask; a chat completion takes this many messages plus one
+    max_turn_chars: int = 20000  # each earlier turn of an ask; a chat message is bounded like a question
+    max_request_body_mb: float = 8.0  # any request body but an upload (those have the limits below)
+    ask_timeout_seconds: float = 120.0  # wall clock for one ask or chat completion, streaming included
 
     # API
     host: str = "127.0.0.1"

@@ -1,31 +1,52 @@
 """Uploaded files and zip archives, checked and stored under the collection's upload folder.
 
 Everything is checked before anything is written: relative paths only (no `..`, no absolute or drive paths,
-no symlink entries), file count, total size, and for archives their expanded size and compression ratio
-(zip bombs). Files are written to a staging folder first and moved into place only when all succeeded.
+no symlink entries, names the filesystem can hold), file count, total size, and for archives their expanded
+size and compression ratio (zip bombs). A file that ingest would pass over is not stored (ingest/walk.py's
+rules): over the per-file size limit the upload is refused (413); an unsupported type, binary content or a
+.ragignore match is left out and listed as skipped, and an upload with nothing left is refused (415). So every
+stored file becomes a document (or a failed one), which can be deleted. Files are written to a staging
+folder first and moved into place only when all succeeded. Error messages name the upload's own paths only.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from ingest.walk import IGNORE_FILE, SNIFF_BYTES, IgnoreRules, hidden, skip_reason
 from rag_service.errors import InvalidInputError, ServiceError
 from rag_service.settings import Settings
 
 COPY_CHUNK = 1024 * 1024
+NAME_MAX_BYTES = 255  # one path component, as Linux filesystems allow
+PATH_MAX_BYTES = 1024  # a whole relative path: leaves room for the data dir under the OS's 4096
+DRIVE_PATH = re.compile(r"^[A-Za-z]:[/\\]")  # C:\x or C:/x; a:b.txt is a fine name on Linux
 
 
 class TooLargeError(ServiceError):
     code = "too_large"
     status = 413
+
+
+class NothingToIngestError(ServiceError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+@dataclass
+class StoredUpload:
+    stored: list[str]  # relative paths now under the collection's upload folder
+    skipped: list[tuple[str, str]]  # (relative path, why ingest would pass it over): not stored
 
 
 @dataclass
@@ -40,14 +61,23 @@ def safe_relative_path(name: str) -> PurePosixPath:
     cleaned = name.replace("\\", "/").strip()
     if not cleaned:
         raise InvalidInputError("a file has an empty name")
-    if cleaned.startswith("/") or (len(cleaned) > 1 and cleaned[1] == ":"):
-        raise InvalidInputError(f"absolute paths are not allowed: {name!r}")
+    if cleaned.startswith("/") or DRIVE_PATH.match(name.strip()):
+        raise InvalidInputError(f"absolute paths are not allowed: {_shown(name)}")
     parts = [p for p in cleaned.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
-        raise InvalidInputError(f"paths with '..' are not allowed: {name!r}")
+        raise InvalidInputError(f"paths with '..' are not allowed: {_shown(name)}")
     if not parts or any("\x00" in p for p in parts):
-        raise InvalidInputError(f"invalid path: {name!r}")
+        raise InvalidInputError(f"invalid path: {_shown(name)}")
+    if any(len(p.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES for p in parts):
+        raise InvalidInputError(f"a file or folder name is longer than {NAME_MAX_BYTES} bytes: {_shown(name)}")
+    if len("/".join(parts).encode("utf-8", "surrogatepass")) > PATH_MAX_BYTES:
+        raise InvalidInputError(f"path longer than {PATH_MAX_BYTES} bytes: {_shown(name)}")
     return PurePosixPath(*parts)
+
+
+def _shown(name: str, limit: int = 80) -> str:
+    """A client's name in a message: quoted, and cut short, so a 300-character name gives a readable error."""
+    return repr(name if len(name) <= limit else name[: limit - 1] + "…")
 
 
 def upload_root(settings: Settings, collection_id: int) -> Path:
@@ -74,15 +104,92 @@ def _check_archive(archive: zipfile.ZipFile, settings: Settings, compressed_size
     return members
 
 
-def _copy_limited(source: BinaryIO, target: Path, budget: list[int]) -> None:
+def _copy_limited(source: BinaryIO, target: Path, budget: list[int], file_limit: int) -> None:
     """Copy while counting: sizes declared in headers are not trusted."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
     with open(target, "wb") as handle:
         while chunk := source.read(COPY_CHUNK):
             budget[0] -= len(chunk)
+            written += len(chunk)
             if budget[0] < 0:
                 raise TooLargeError("upload expands past its size limit")
+            if written > file_limit:
+                raise TooLargeError(f"a file expands past the per-file limit of {file_limit} bytes (RAG_MAX_FILE_MB)")
             handle.write(chunk)
+
+
+@dataclass
+class _Planned:
+    relative: PurePosixPath
+    size: int  # as sent or declared; the copy counts again
+    open: Callable[[], AbstractContextManager[BinaryIO]]  # from the start, each time
+    head: bytes  # the first bytes, for the binary check
+
+
+def _plain(incoming: IncomingFile, relative: PurePosixPath) -> _Planned:
+    head = incoming.stream.read(SNIFF_BYTES)
+    incoming.stream.seek(0)
+
+    def reopen() -> AbstractContextManager[BinaryIO]:
+        incoming.stream.seek(0)
+        return nullcontext(incoming.stream)  # the request's file: closed with the form, not here
+
+    return _Planned(relative, incoming.size, reopen, head)
+
+
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, relative: PurePosixPath) -> _Planned:
+    with archive.open(info) as member:
+        head = member.read(SNIFF_BYTES)
+    return _Planned(relative, info.file_size, lambda: archive.open(info), head)
+
+
+def _ignore_rules(root: Path, planned: list[_Planned]) -> IgnoreRules:
+    """The .ragignore files already stored and those in this upload, as the next ingest's walk will see them."""
+    rules = IgnoreRules()
+    if root.is_dir():
+        for path in sorted(root.rglob(IGNORE_FILE)):
+            prefix = path.parent.relative_to(root).as_posix()
+            rules.add("" if prefix == "." else prefix + "/", path.read_text(encoding="utf-8", errors="replace"))
+    for item in planned:
+        if item.relative.name == IGNORE_FILE:
+            with item.open() as handle:
+                text = handle.read(1024 * 1024).decode("utf-8", errors="replace")
+            prefix = item.relative.parent.as_posix()
+            rules.add("" if prefix == "." else prefix + "/", text)
+    return rules
+
+
+def _select(settings: Settings, root: Path, planned: list[_Planned]) -> tuple[list[_Planned], list[tuple[str, str]]]:
+    """What to store and what ingest would pass over (not stored); a file over the per-file size limit refuses
+    the whole upload, as its sender surely meant it to be read."""
+    rules = _ignore_rules(root, planned)
+    kept: list[_Planned] = []
+    skipped: list[tuple[str, str]] = []
+    for item in planned:
+        rel = item.relative.as_posix()
+        if item.relative.name == IGNORE_FILE and not hidden(item.relative.parent.as_posix()):
+            kept.append(item)  # not a document: the rules the next ingest's walk applies
+            continue
+        if hidden(rel):
+            skipped.append((rel, "hidden file or folder"))
+            continue
+        reason = skip_reason(
+            rel, item.size, item.head, settings.max_file_bytes, lambda r, _: rules.ignored_or_under_ignored(r)
+        )
+        if reason is not None and reason.startswith("larger than"):
+            raise TooLargeError(
+                f"{_shown(rel)} is {item.size} bytes, over the per-file limit of {settings.max_file_bytes} bytes "
+                "(RAG_MAX_FILE_MB): ingest would skip it"
+            )
+        if reason:
+            skipped.append((rel, reason))
+        else:
+            kept.append(item)
+    if not any(item.relative.name != IGNORE_FILE for item in kept):
+        listed = "; ".join(f"{_shown(p)}: {r}" for p, r in skipped[:5]) or "no files"
+        raise NothingToIngestError(f"nothing in this upload can be ingested ({listed})")
+    return kept, skipped
 
 
 def _check_conflicts(paths: list[PurePosixPath], root: Path) -> None:
@@ -90,19 +197,22 @@ def _check_conflicts(paths: list[PurePosixPath], root: Path) -> None:
     files = {p.as_posix() for p in paths}
     folders = {parent.as_posix() for p in paths for parent in p.parents if parent.as_posix() != "."}
     for name in sorted(files & folders):
-        raise InvalidInputError(f"{name!r} is both a file and a folder in this upload")
-    for name in sorted(files):
-        if not (root / name).resolve().is_relative_to(root):
-            raise InvalidInputError(f"path escapes the upload folder: {name!r}")
-        if (root / name).is_dir():
-            raise InvalidInputError(f"{name!r} is already a folder in this collection's uploads")
-    for name in sorted(folders):
-        if (root / name).is_file():
-            raise InvalidInputError(f"{name!r} is already a file in this collection's uploads")
+        raise InvalidInputError(f"{_shown(name)} is both a file and a folder in this upload")
+    try:
+        for name in sorted(files):
+            if not (root / name).resolve().is_relative_to(root):
+                raise InvalidInputError(f"path escapes the upload folder: {_shown(name)}")
+            if (root / name).is_dir():
+                raise InvalidInputError(f"{_shown(name)} is already a folder in this collection's uploads")
+        for name in sorted(folders):
+            if (root / name).is_file():
+                raise InvalidInputError(f"{_shown(name)} is already a file in this collection's uploads")
+    except OSError as exc:  # a name the filesystem refuses; the message names the upload's path, not the server's
+        raise InvalidInputError(f"cannot store the upload: {exc.strerror}") from exc
 
 
-def store_upload(settings: Settings, collection_id: int, files: Iterable[IncomingFile]) -> list[str]:
-    """Check and store the files (and the contents of .zip files); return the stored relative paths."""
+def store_upload(settings: Settings, collection_id: int, files: Iterable[IncomingFile]) -> StoredUpload:
+    """Check and store the files (and the contents of .zip files) that ingest will read; see the module doc."""
     files = list(files)
     if not files:
         raise InvalidInputError("no files in the upload")
@@ -110,56 +220,50 @@ def store_upload(settings: Settings, collection_id: int, files: Iterable[Incomin
     total = sum(f.size for f in files)
     if total > max_bytes:
         raise TooLargeError(f"upload is {total} bytes, over the limit of {max_bytes}")
-    plan: list[tuple[IncomingFile, PurePosixPath, list[zipfile.ZipInfo] | None, zipfile.ZipFile | None]] = []
-    count = 0
+    archives: list[zipfile.ZipFile] = []
+    planned: list[_Planned] = []
     try:
         for incoming in files:
             relative = safe_relative_path(incoming.filename)
-            if relative.suffix.lower() == ".zip":
-                try:
-                    archive = zipfile.ZipFile(incoming.stream)
-                except zipfile.BadZipFile as exc:
-                    raise InvalidInputError(f"{incoming.filename}: not a valid zip archive") from exc
-                members = _check_archive(archive, settings, incoming.size)
-                plan.append((incoming, relative, members, archive))
-                count += len(members)
-            else:
-                plan.append((incoming, relative, None, None))
-                count += 1
-        if count > settings.max_upload_files:
-            raise TooLargeError(f"upload has {count} files, over the limit of {settings.max_upload_files}")
+            if relative.suffix.lower() != ".zip":
+                planned.append(_plain(incoming, relative))
+                continue
+            try:
+                archive = zipfile.ZipFile(incoming.stream)
+            except zipfile.BadZipFile as exc:
+                raise InvalidInputError(f"{_shown(incoming.filename)}: not a valid zip archive") from exc
+            archives.append(archive)
+            members = _check_archive(archive, settings, incoming.size)
+            # An archive's files go under its own name's folder: docs.zip → docs/...
+            folder = relative.with_suffix("")
+            try:
+                planned.extend(_member(archive, info, folder / safe_relative_path(info.filename)) for info in members)
+            except (zipfile.BadZipFile, EOFError, RuntimeError) as exc:
+                raise InvalidInputError(f"{_shown(incoming.filename)}: a damaged member ({exc})") from exc
+        if len(planned) > settings.max_upload_files:
+            raise TooLargeError(f"upload has {len(planned)} files, over the limit of {settings.max_upload_files}")
         root = upload_root(settings, collection_id)
-        planned: list[PurePosixPath] = []
-        for _, relative, members, _ in plan:
-            if members is None:
-                planned.append(relative)
-            else:  # an archive's files go under its own name's folder: docs.zip → docs/...
-                planned.extend(relative.with_suffix("") / safe_relative_path(info.filename) for info in members)
-        _check_conflicts(planned, root)
+        kept, skipped = _select(settings, root, planned)
+        _check_conflicts([item.relative for item in kept], root)
         staging = settings.uploads_dir.resolve() / ".staging" / uuid.uuid4().hex
         staging.mkdir(parents=True)
         try:
             budget = [int(settings.max_archive_expanded_mb * 1024 * 1024) + max_bytes]
-            targets = iter(planned)
-            try:
-                for incoming, _, members, archive in plan:
-                    if archive is None or members is None:
-                        _copy_limited(incoming.stream, staging / next(targets), budget)
-                        continue
-                    for info in members:
-                        with archive.open(info) as source:
-                            _copy_limited(source, staging / next(targets), budget)
-            except (OSError, zipfile.BadZipFile, EOFError) as exc:  # names the filesystem refuses, damaged members
-                raise InvalidInputError(f"cannot store the upload: {exc}") from exc
-            stored = sorted({p.as_posix() for p in planned})  # a name sent twice: the later copy wins
+            for item in kept:
+                try:
+                    with item.open() as source:
+                        _copy_limited(source, staging / item.relative, budget, settings.max_file_bytes)
+                except (OSError, zipfile.BadZipFile, EOFError) as exc:  # names the filesystem refuses, damaged data
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+                    raise InvalidInputError(f"cannot store {_shown(item.relative.as_posix())}: {reason}") from exc
+            stored = sorted({item.relative.as_posix() for item in kept})  # a name sent twice: the later copy wins
             for relative_name in stored:
                 target = root / relative_name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staging / relative_name, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return stored
+        return StoredUpload(stored=stored, skipped=skipped)
     finally:
-        for _, _, _, archive in plan:
-            if archive is not None:
-                archive.close()
+        for archive in archives:
+            archive.close()

@@ -6,6 +6,7 @@ import { language, setLanguage, t } from "./i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
 const PAGE_SIZE = 50;
+const MAX_HISTORY_SENT = 20;
 
 const state = {
   collections: [],
@@ -13,6 +14,7 @@ const state = {
   history: [],
   documentsOffset: 0,
   busy: false,
+  uploadSkipped: [], // files of the last upload that the server did not store, with why
 };
 
 function element(tag, attributes = {}, ...children) {
@@ -184,6 +186,7 @@ async function uploadFiles(files) {
   let job;
   try {
     job = await upload(collection, files);
+    state.uploadSkipped = job.skipped || [];
   } catch (error) {
     $("#upload-text").textContent = describeError(error);
     reportError(error);
@@ -209,11 +212,12 @@ function renderJob(job) {
       done: t("done", { added: summary.added ?? 0, updated: summary.updated ?? 0, unchanged: summary.unchanged ?? 0, failed: job.failures.length }),
       failed: t("jobFailed", { error: job.error || "" }),
       cancelled: t("cancelled"),
+      interrupted: t("interrupted"),
     }[job.status];
     $("#upload-text").textContent = text;
   }
   const failures = $("#upload-failures");
-  failures.replaceChildren(...job.failures.map((f) => element("li", {}, t("failedFile", f))));
+  failures.replaceChildren(...[...job.failures, ...state.uploadSkipped].map((f) => element("li", {}, t("failedFile", f))));
 }
 
 async function followJob(jobId, collection) {
@@ -232,6 +236,7 @@ async function syncFolder(event) {
   try {
     const job = await call("POST", `/api/collections/${encodeURIComponent(state.current.name)}/sync`, { path, watch: $("#sync-watch").checked });
     $("#upload-status").hidden = false;
+    state.uploadSkipped = [];
     $("#upload-text").textContent = t("syncStarted", { path });
     await followJob(job.job_id, state.current.name);
   } catch (error) {
@@ -288,17 +293,39 @@ function newConversation() {
 }
 
 function placeOf(item) {
-  if (item.page) return `${item.path} · ${t("pageN", { page: item.page })}`;
-  if (item.start_line) return `${item.path} · ${t("lines", { start: item.start_line, end: item.end_line })}`;
-  return item.path;
+  const heading = item.heading || item.heading_path;
+  const section = heading ? ` · ${heading.split(" > ").pop()}` : "";
+  if (item.page) return `${item.path}${section} · ${t("pageN", { page: item.page })}`;
+  if (item.start_line) return `${item.path}${section} · ${t("lines", { start: item.start_line, end: item.end_line })}`;
+  return `${item.path}${section}`;
 }
 
+// Answers are plain text with fenced code blocks and [n] markers; built from text nodes only, never HTML.
 function renderAnswer(container, text, citations, onOpen) {
   container.replaceChildren();
+  let last = 0;
+  for (const fence of text.matchAll(/```[\w+-]*\n([\s\S]*?)\n?```/g)) {
+    appendCited(container, text.slice(last, fence.index).replace(/^\n+|\n+$/g, ""), citations, onOpen);
+    container.append(element("pre", { class: "code" }, element("code", {}, fence[1])));
+    last = fence.index + fence[0].length;
+  }
+  appendCited(container, text.slice(last).replace(/^\n+/, ""), citations, onOpen);
+}
+
+function appendCode(container, text) {
+  let last = 0;
+  for (const match of text.matchAll(/`([^`\n]+)`/g)) {
+    container.append(text.slice(last, match.index), element("code", {}, match[1]));
+    last = match.index + match[0].length;
+  }
+  container.append(text.slice(last));
+}
+
+function appendCited(container, text, citations, onOpen) {
   const byNumber = new Map(citations.map((c) => [c.n, c]));
   let last = 0;
   for (const match of text.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g)) {
-    container.append(text.slice(last, match.index));
+    appendCode(container, text.slice(last, match.index));
     for (const n of match[1].split(",").map((s) => Number(s.trim()))) {
       const citation = byNumber.get(n);
       container.append(citation
@@ -307,7 +334,7 @@ function renderAnswer(container, text, citations, onOpen) {
     }
     last = match.index + match[0].length;
   }
-  container.append(text.slice(last));
+  appendCode(container, text.slice(last));
 }
 
 function sourcesList(items, onOpen) {
@@ -378,7 +405,8 @@ async function searchOnly(question, request, bubble, answer) {
 
 async function streamChat(question, request, bubble, answer) {
   const backend = $("#backend").value;
-  const body = { ...request, question, history: state.history };
+  // The server bounds the turns an ask may carry (RAG_MAX_HISTORY_TURNS, 50 by default): send the recent ones.
+  const body = { ...request, question, history: state.history.slice(-MAX_HISTORY_SENT) };
   if (backend) body.llm = { backend };
   let text = "";
   let result = null;
@@ -481,7 +509,11 @@ async function loadBackends() {
   const select = $("#backend");
   try {
     const info = await call("GET", "/api/backends");
-    select.replaceChildren(...info.backends.map((name) => element("option", { value: name, selected: name === info.default }, name)));
+    // Only the backends this server allows and that work now (`backends`); the default when it is one of them.
+    const chosen = info.backends.includes(info.default) ? info.default : info.backends[0];
+    select.replaceChildren(...info.backends.map((name) => element("option", { value: name, selected: name === chosen }, name)));
+    const reasons = (info.details || []).filter((d) => d.allowed && !d.usable).map((d) => `${d.name}: ${d.reason}`);
+    select.title = reasons.join("\n");
     if (info.auth_required && !apiKey()) openKeyDialog();
   } catch (error) {
     reportError(error);

@@ -1,26 +1,73 @@
-"""Follow-up questions made standalone by a simple rule, for answerers with no LLM to ask."""
+"""Follow-up questions made standalone by rule, for answerers with no LLM to ask.
+
+"How do I clear it?" after "What does functools.lru_cache do?" becomes
+"How do I clear it? (functools.lru_cache)": the follow-up keeps its own words, which the answerer weighs
+double, and gains the subject of the earlier turns, which retrieval needs to find the right page.
+"""
 
 from __future__ import annotations
 
 import re
 
 from rag_service.answering.base import ChatTurn
+from rag_service.answering.terms import QUESTION_WORDS, content_terms
 
-# Words that point back at an earlier turn: "it", "that one", "and on Windows?".
+# Words that point back at an earlier turn: "it", "that one", "and on Windows?", "那怎么撤销？".
 _REFERRING = re.compile(
-    r"\b(it|its|they|them|their|this|that|these|those|he|she|one|ones|also|too|instead|same)\b"
-    r"|^(and|or|but|what about|how about)\b"
-    r"|[它这那其该]",
+    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|one|ones|also|too|instead|same|either|other"
+    r"|there|then|else|former|latter|such)\b"
+    r"|^\s*(and|or|but|so|what about|how about|what if|why not)\b"
+    r"|[它这那其该此]",
     re.IGNORECASE,
 )
+_WORD = re.compile(r"[\w.\-/'’]*\w|[\u3400-\u9fff]+")
+_WORD_OR_GAP = re.compile(r"[\w.\-/'’]*\w|[\u3400-\u9fff]+|\s+|[^\w\s]+")
 SHORT_QUESTION_WORDS = 6
+SUBJECT_WORDS = 10
+
+
+def refers_back(question: str) -> bool:
+    """Points back at an earlier turn, or is too short to stand alone ("Windows?", but not "What is a reverse
+    proxy?", which names its own subject)."""
+    if _REFERRING.search(question):
+        return True
+    return len(question.split()) <= SHORT_QUESTION_WORDS and len(set(content_terms(question))) <= 1
+
+
+def subject_words(questions: list[str], exclude: set[str]) -> list[str]:
+    """What earlier questions were about, most recent question first: runs of their words in their own order,
+    without function and question words or words the follow-up already has ("install Atlas", "Linux")."""
+    runs: list[str] = []
+    seen = set(exclude)
+    taken = 0
+    for earlier in reversed(questions):
+        run: list[str] = []
+        for match in _WORD_OR_GAP.finditer(earlier):
+            word = match.group(0)
+            key = word.lower()
+            keep = bool(_WORD.fullmatch(word)) and not (
+                key in QUESTION_WORDS or key in seen or _REFERRING.fullmatch(key) or len(key) < 2
+            )
+            if keep and taken < SUBJECT_WORDS:
+                seen.add(key)
+                run.append(word)
+                taken += 1
+            elif run and not word.isspace():
+                runs.append(" ".join(run))
+                run = []
+        if run:
+            runs.append(" ".join(run))
+    return runs
 
 
 def condense_by_rule(question: str, history: list[ChatTurn]) -> str:
-    """Prefix the last user question when this one refers back to it or is too short to stand alone."""
+    """Add the earlier turns' subject to a follow-up that refers back to them or is too short to stand alone."""
     earlier = [turn.content for turn in history if turn.role == "user" and turn.content.strip()]
-    if not earlier:
+    if not earlier or not refers_back(question):
         return question
-    if len(question.split()) <= SHORT_QUESTION_WORDS or _REFERRING.search(question):
-        return f"{earlier[-1]} {question}"
-    return question
+    # The thread this follow-up belongs to: back to the last question that stood on its own.
+    start = len(earlier) - 1
+    while start > 0 and refers_back(earlier[start]):
+        start -= 1
+    subject = subject_words(earlier[start:], {w.lower() for w in _WORD.findall(question)})
+    return f"{question} ({', '.join(subject)})" if subject else question

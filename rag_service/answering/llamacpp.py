@@ -32,6 +32,11 @@ def bundled_model_path() -> str:
         return ""
 
 
+def is_loaded(model_path: str) -> bool:
+    with _MODELS_LOCK:
+        return any(key[0] == model_path for key in _MODELS)
+
+
 def _load(model_path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
     """One llama.cpp model per (file, context, threads) in the process; a model runs one request at a time."""
     key = (model_path, n_ctx, n_threads)

@@ -10,12 +10,16 @@ from rag_service.answering.base import ChatTurn
 from rag_service.retrieval import Hit
 
 DECLINE_SENTENCE = "I don't know: the documents do not say."
+DECLINE_SENTENCE_ZH = "我不知道：文档中没有说明。"
 
 SYSTEM_PROMPT = f"""You answer questions about a team's documents using only the numbered passages given.
+Each passage starts with its number, its file and its section, like: [2] docs/setup.md:10-24 (Install > Linux).
 Rules:
 - Use only facts stated in the passages. Do not use outside knowledge.
 - After each sentence, cite the passages it comes from by number in square brackets, like [1] or [2][3].
+- Copy commands, code and configuration exactly as the passage shows them, in a code block.
 - If the passages do not contain the answer, reply exactly: "{DECLINE_SENTENCE}"
+  (for a question in Chinese: "{DECLINE_SENTENCE_ZH}")
 - Be brief: a few sentences at most. Answer in the language of the question."""
 
 MAX_HISTORY_TURNS = 6

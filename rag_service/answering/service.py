@@ -1,4 +1,5 @@
-"""A question's path after the front door: condense → retrieve → fit the context → answer → check citations.
+"""A question's path after the front door: condense → retrieve → check the evidence → fit the context →
+answer → check citations. A question the passages cannot answer is declined here, before any backend runs.
 
 The CLI's `ask` and the API's `/api/ask` and `/v1/chat/completions` all consume `ask_events`.
 """
@@ -10,13 +11,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag_service.answering.base import NOT_FOUND_ANSWER, Answerer, AnswerRequest, ChatTurn
-from rag_service.answering.citations import Citation, build_citations, is_decline, remove_invalid_markers
+from sqlalchemy import select
+
+from rag_service.answering.base import Answerer, AnswerRequest, ChatTurn, not_found_answer
+from rag_service.answering.citations import (
+    ChunkText,
+    Citation,
+    build_citations,
+    cited_numbers,
+    is_decline,
+    remove_invalid_markers,
+)
+from rag_service.answering.evidence import Evidence, EvidenceThresholds, assess, term_weights
 from rag_service.answering.prompt import fit_passages
+from rag_service.answering.terms import normalise_term
 from rag_service.collections import find_collection
+from rag_service.db.models import Chunk
 from rag_service.errors import BackendUnavailableError
 from rag_service.retrieval import Hit, SearchOptions, retrieve
 from rag_service.runtime import Runtime
+from rag_service.settings import Settings
 
 
 @dataclass
@@ -29,6 +43,8 @@ class AskResult:
     citations: list[Citation] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     error: str | None = None
+    evidence: Evidence | None = None
+    uncited: bool = False  # answered, but no valid [n] citation: the answer is not grounded in a passage
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -40,6 +56,10 @@ class AskResult:
             "standalone_question": self.standalone_question,
             "backend": self.backend,
         }
+        if self.evidence is not None:
+            data["evidence"] = self.evidence.to_dict()
+        if self.answered:
+            data["uncited"] = self.uncited
         if self.error:
             data["error"] = self.error
         return data
@@ -58,18 +78,26 @@ def ask_events(
     standalone = answerer.condense(question, history)
     hits = retrieve(runtime, collection, standalone, options)
     with runtime.sessions() as session:
-        embedder = runtime.indexes.get(find_collection(session, collection)).embedder
+        indexes = runtime.indexes.get(find_collection(session, collection))
+    runtime.indexes.ensure_lexical(indexes)
+    frequencies = indexes.lexical.document_frequencies(normalise_term)
+    weights = term_weights(standalone, frequencies, max(indexes.lexical.size, 1))
+    lexical_first = next((h.document_id for h in hits if h.lexical_score == 1.0), None)
+    thresholds = evidence_thresholds(runtime.settings)
+    evidence = assess(standalone, hits, weights, frequencies, thresholds, lexical_first)
     passages = fit_passages(
-        [dataclasses.replace(hit) for hit in hits], runtime.settings.context_token_budget, embedder.count_tokens
+        [dataclasses.replace(hit) for hit in hits], runtime.settings.context_token_budget, indexes.embedder.count_tokens
     )
-    result = AskResult(question, standalone, "", False, answerer.name, hits=hits)
+    result = AskResult(question, standalone, "", False, answerer.name, hits=hits, evidence=evidence)
     pieces: list[str] = []
-    if not passages:
-        pieces.append(NOT_FOUND_ANSWER)
-        yield "token", NOT_FOUND_ANSWER
+    if not passages or not evidence.answerable:
+        declined = not_found_answer(question)
+        pieces.append(declined)
+        yield "token", declined
     else:
+        request = AnswerRequest(standalone, passages, history, asked=question, term_weights=weights)
         try:
-            for piece in answerer.stream(AnswerRequest(standalone, passages, history, asked=question)):
+            for piece in answerer.stream(request):
                 pieces.append(piece)
                 yield "token", piece
         except BackendUnavailableError as exc:
@@ -79,10 +107,28 @@ def ask_events(
             yield "done", result
             return
     result.answer = remove_invalid_markers("".join(pieces).strip(), len(passages))
-    result.answered = bool(result.answer) and result.answer != NOT_FOUND_ANSWER and not is_decline(result.answer)
-    result.citations = build_citations(result.answer, passages) if result.answered else []
+    result.answered = bool(result.answer) and not is_decline(result.answer)
+    if result.answered:
+        result.citations = build_citations(result.answer, passages, chunk_texts(runtime, result.answer, passages))
+        result.uncited = not result.citations
     yield "citations", result.citations
     yield "done", result
+
+
+def evidence_thresholds(settings: Settings) -> EvidenceThresholds:
+    return EvidenceThresholds(settings.evidence_min_dense, settings.evidence_min_coverage)
+
+
+def chunk_texts(runtime: Runtime, answer: str, passages: list[Hit]) -> dict[int, ChunkText]:
+    """The stored chunks of the passages an answer cites, to place each quoted excerpt on its exact lines."""
+    ids = [cid for n in cited_numbers(answer) if 1 <= n <= len(passages) for cid in passages[n - 1].chunk_ids]
+    if not ids:
+        return {}
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Chunk.id, Chunk.text, Chunk.start_line, Chunk.page, Chunk.heading_path).where(Chunk.id.in_(ids))
+        ).all()
+    return {row.id: ChunkText(row.text, row.start_line, row.page, row.heading_path) for row in rows}
 
 
 def final_result(events: Iterator[tuple[str, Any]]) -> AskResult:

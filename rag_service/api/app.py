@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,10 +12,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
+from rag_service.api import limits
 from rag_service.api.auth import KeyChecker, load_keys
 from rag_service.api.deps import AppState
-from rag_service.api.errors import install_error_handlers
+from rag_service.api.errors import documented_methods, install_error_handlers
+from rag_service.api.limits import BodyLimit
 from rag_service.api.metrics import Metrics
 from rag_service.api.routes import collections, documents, health, jobs, openai_compat, query
 from rag_service.api.schemas import ErrorBody
@@ -25,6 +30,7 @@ from rag_service.settings import Settings, get_settings
 from rag_service.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
+UPLOAD_PATH = re.compile(r"/api/collections/[^/]+/files")  # uploads have limits of their own
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 # Every route may answer with these; all share the one error body.
 ERROR_RESPONSES: dict[int | str, dict] = {
@@ -38,8 +44,19 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         413: "Too large",
         422: "Request does not match the schema",
         503: "An answer backend or the database is unavailable",
+        504: "No complete answer within RAG_ASK_TIMEOUT_SECONDS",
     }.items()
 }
+
+
+class WebFiles(StaticFiles):
+    """The web UI's files, mounted at /. A documented API path reaches here only with a method it does not
+    take (GET /api/ask): that is a 405 with `Allow`, not a missing file."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and documented_methods(scope["app"], scope["path"]) is not None:
+            raise StarletteHTTPException(status_code=405)
+        await super().__call__(scope, receive, send)
 
 
 def _warm_up(state: AppState) -> None:
@@ -87,6 +104,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, collections, documents, jobs, query, openai_compat):
         app.include_router(module.router)
+    settings = runtime.settings
+    app.add_middleware(BodyLimit, limit=int(settings.max_request_body_mb * 1024 * 1024), exempt=UPLOAD_PATH.fullmatch)
+    generate_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            limits.apply_to_openapi(generate_openapi(), settings)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     if WEB_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+        app.mount("/", WebFiles(directory=WEB_DIR, html=True), name="web")
     return app

@@ -9,7 +9,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag_service.errors import ServiceError
+from rag_service.errors import NotFoundError, ServiceError
 from rag_service.settings import Settings
 
 
@@ -41,10 +41,18 @@ class Principal:
         return self.collections is None or collection in self.collections
 
     def require(self, collection: str | None = None, *, write: bool = False) -> None:
+        """A collection this key may not see is answered like one that does not exist (404), so that keys
+        cannot learn which other collections exist; a read-only key may see but not write (403)."""
+        if collection is not None and not self.can_see(collection):
+            raise NotFoundError(f"no collection named {collection!r}")
         if write and self.read_only:
             raise ForbiddenError("this API key is read-only")
-        if collection is not None and not self.can_see(collection):
-            raise ForbiddenError(f"this API key has no access to collection {collection!r}")
+
+    def require_create(self, collection: str) -> None:
+        if self.read_only:
+            raise ForbiddenError("this API key is read-only")
+        if not self.can_see(collection):
+            raise ForbiddenError("this API key may only create the collections it names")
 
 
 def parse_key(entry: str) -> ApiKey:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from rag_service.api.limits import MAX_CONTENT_PARTS
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema counts 2.0 as an integer; strict mode would not.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WHOLE_NUMBER = BeforeValidator(_whole_number)
+
+
+class Request(BaseModel):
+    """A request body: values must have the JSON types the schema gives (no `false` for a number, no "2" for
+    an integer), so that what /openapi.json refuses the server refuses too."""
+
+    model_config = ConfigDict(strict=True)
 
 
 class ErrorDetail(BaseModel):
@@ -17,8 +34,14 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class CollectionCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=64, examples=["team-docs"])
+class CollectionCreate(Request):
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$",
+        description="Letters, digits, '_', '-' or '.', starting with a letter or digit.",
+        examples=["team-docs"],
+    )
     embedder: Literal["minilm", "multilingual"] | None = None
 
 
@@ -37,26 +60,29 @@ class CollectionList(BaseModel):
     collections: list[CollectionOut]
 
 
-class JobAccepted(BaseModel):
-    job_id: int
-    files: int | None = None
-
-
-class SyncRequest(BaseModel):
-    path: str = Field(min_length=1, max_length=4096)
-    watch: bool = False
-
-
 class Failure(BaseModel):
     path: str
     reason: str
 
 
+class JobAccepted(BaseModel):
+    job_id: int
+    files: int | None = Field(default=None, description="Files stored for ingest (uploads).")
+    skipped: list[Failure] = Field(
+        default_factory=list, description="Uploaded files not stored, as ingest would pass them over, and why."
+    )
+
+
+class SyncRequest(Request):
+    path: str = Field(min_length=1, max_length=4096, pattern=r"^[^\x00]*$", description="A folder on the server.")
+    watch: bool = False
+
+
 class JobOut(BaseModel):
     id: int
     collection: str
-    source: str
-    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    source: str = Field(description='"upload", or the synced folder (its path only for keys that may write)')
+    status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
     files_total: int
     files_done: int
     chunks_embedded: int
@@ -105,16 +131,20 @@ class ChunkContext(BaseModel):
     after: list[ChunkOut]
 
 
-class RetrievalParams(BaseModel):
+class RetrievalParams(Request):
     collection: str = Field(min_length=1, max_length=64)
-    top_k: int | None = Field(default=None, ge=1, le=100)
+    top_k: Annotated[int, Field(ge=1, le=100), WHOLE_NUMBER] | None = None
     filter: str | None = Field(default=None, max_length=1000, description="Path prefix or glob.")
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     mode: Literal["hybrid", "dense", "lexical"] | None = None
 
 
+# Fields bounded by settings (RAG_MAX_QUESTION_CHARS, ...) have no maximum here: api/limits.py checks them
+# and writes them into /openapi.json.
+
+
 class SearchRequest(RetrievalParams):
-    query: str = Field(min_length=1, max_length=4000)
+    query: str = Field(min_length=1)
 
 
 class HitOut(BaseModel):
@@ -137,22 +167,27 @@ class SearchResponse(BaseModel):
     hits: list[HitOut]
 
 
-class Turn(BaseModel):
+class Turn(Request):
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20000)
+    content: str
 
 
-class LlmOptions(BaseModel):
+class LlmOptions(Request):
     backend: Literal["extractive", "llamacpp", "openai"] | None = None
-    base_url: str | None = Field(default=None, max_length=2000)
+    base_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://",
+        description="An OpenAI-compatible server the operator allowed (RAG_ALLOWED_LLM_BASE_URLS).",
+    )
     model: str | None = Field(default=None, max_length=200)
-    max_tokens: int | None = Field(default=None, ge=1, le=8192)
+    max_tokens: Annotated[int, Field(ge=1, le=8192), WHOLE_NUMBER] | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
 
 
 class AskRequest(RetrievalParams):
-    question: str = Field(min_length=1, max_length=4000)
-    history: list[Turn] = Field(default_factory=list, max_length=50)
+    question: str = Field(min_length=1)
+    history: list[Turn] = Field(default_factory=list)
     llm: LlmOptions | None = None
     stream: bool = False
 
@@ -161,10 +196,22 @@ class CitationOut(BaseModel):
     n: int
     path: str
     chunk_id: int
-    quote: str
+    quote: str = Field(description="The quoted excerpt, or the start of the passage when the answer paraphrases.")
+    heading: str = Field(default="", description="The section the excerpt stands in.")
     page: int | None = None
     start_line: int | None = None
     end_line: int | None = None
+
+
+class EvidenceOut(BaseModel):
+    """The check before any backend answers: why a question was declined, or what it rested on."""
+
+    answerable: bool
+    reason: str
+    dense: float | None
+    coverage: float
+    missing: list[str]
+    agreement: bool
 
 
 class AskResponse(BaseModel):
@@ -175,24 +222,76 @@ class AskResponse(BaseModel):
     question: str
     standalone_question: str
     backend: str
+    evidence: EvidenceOut | None = None
+    uncited: bool | None = Field(
+        default=None, description="Answered, but without a valid [n] citation: not grounded in a passage."
+    )
     error: str | None = None
+
+
+class BackendDetail(BaseModel):
+    name: str
+    allowed: bool = Field(description="The operator lets callers choose it (RAG_ALLOWED_BACKENDS).")
+    configured: bool = Field(description="The settings name what it needs: a model file, a server.")
+    available: bool | None = Field(description="It works now; null when not checked because not allowed.")
+    usable: bool = Field(description="Allowed and available: what a client may offer.")
+    reason: str | None = Field(description="Why it is not usable.")
+    loaded: bool | None = Field(description="llamacpp: the model is in memory already.")
+    models: list[str] = Field(description="openai: the model names a caller may ask for.")
 
 
 class AnswerBackends(BaseModel):
     default: str
-    backends: list[str]
+    backends: list[str] = Field(description="The usable backends: allowed and working now.")
+    details: list[BackendDetail]
     embedders: list[str]
     auth_required: bool
 
 
-class ChatMessage(BaseModel):
+class ContentPart(Request):
+    type: str = Field(max_length=50, description="Only `text` parts are read.")
+    text: str | None = None
+
+
+class ChatMessage(Request):
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)] | None = None
 
 
-class ChatCompletionRequest(BaseModel):
+def _has_text(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "pattern": r"\S"}
+
+
+# At least one user message with text: the last such message is the question (api/routes/openai_compat.py).
+QUESTION_MESSAGE = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"const": "user"},
+        "content": {
+            "anyOf": [
+                _has_text({"type": "string"}),
+                {
+                    "type": "array",
+                    "contains": {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {"type": {"const": "text"}, "text": _has_text({"type": "string"})},
+                    },
+                },
+            ]
+        },
+    },
+}
+
+
+class ChatCompletionRequest(Request):
     model: str = Field(min_length=1, max_length=64, description="A collection name.")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        description="The conversation; the last user message with text is the question.",
+        json_schema_extra={"contains": QUESTION_MESSAGE},
+    )
     stream: bool = False
-    max_tokens: int | None = Field(default=None, ge=1, le=8192)
+    max_tokens: Annotated[int, Field(ge=1, le=8192), WHOLE_NUMBER] | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)

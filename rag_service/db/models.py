@@ -67,10 +67,10 @@ class Document(Base):
 
 
 class Chunk(Base):
-    """One retrievable passage. Its id is also its FAISS and BM25 id."""
+    """One retrievable passage. Its id is also its FAISS and BM25 id, so it is never handed out twice."""
 
     __tablename__ = "chunks"
-    __table_args__ = (Index("ix_chunks_collection_id_id", "collection_id", "id"),)
+    __table_args__ = (Index("ix_chunks_collection_id_id", "collection_id", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
@@ -104,11 +104,13 @@ class IngestRun(Base):
     """One ingest of a folder or an upload; the API's jobs are these rows."""
 
     __tablename__ = "ingest_runs"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # a job id names one job for good
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed|cancelled
+    # queued | running | done | failed | cancelled | interrupted (its process died)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
     files_total: Mapped[int] = mapped_column(Integer, default=0)
     files_done: Mapped[int] = mapped_column(Integer, default=0)
     added: Mapped[int] = mapped_column(Integer, default=0)
@@ -119,6 +121,8 @@ class IngestRun(Base):
     chunks_embedded: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[list] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # host:pid of the process running it, so that others can tell a live run from a dead one
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -9,37 +9,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 
 import bm25s
 import numpy as np
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | frozenset(
-    [
-        "的",
-        "了",
-        "是",
-        "在",
-        "和",
-        "与",
-        "或",
-        "吗",
-        "呢",
-        "啊",
-        "我",
-        "你",
-        "他",
-        "她",
-        "它",
-        "们",
-        "这",
-        "那",
-        "怎么",
-        "如何",
-        "什么",
-    ]
-)
+# Chinese function and question words; the answering code extends the same list with English question words.
+CHINESE_STOPWORDS = frozenset("的 了 是 在 和 与 或 吗 呢 啊 我 你 他 她 它 们 这 那 怎么 如何 什么".split())  # noqa: SIM905
+_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | CHINESE_STOPWORDS
 
 for _noisy in ("jieba", "bm25s"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
@@ -73,6 +52,7 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._model: bm25s.BM25 | None = None
         self._model_ids: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._frequencies: dict[str, int] | None = None
 
     @property
     def size(self) -> int:
@@ -86,7 +66,7 @@ class LexicalIndex:
     def load(self, items: list[tuple[int, str]]) -> None:
         with self._lock:
             self._tokens = {chunk_id: self._token_ids(text) for chunk_id, text in items}
-            self._model = None
+            self._model = self._frequencies = None
             self.loaded = True
 
     def add(self, items: list[tuple[int, str]]) -> None:
@@ -95,7 +75,7 @@ class LexicalIndex:
         with self._lock:
             for chunk_id, text in items:
                 self._tokens[chunk_id] = self._token_ids(text)
-            self._model = None
+            self._model = self._frequencies = None
 
     def remove(self, ids: list[int] | np.ndarray) -> None:
         if not self.loaded:
@@ -103,7 +83,7 @@ class LexicalIndex:
         with self._lock:
             for chunk_id in ids:
                 self._tokens.pop(int(chunk_id), None)
-            self._model = None
+            self._model = self._frequencies = None
 
     def _ensure_model(self) -> tuple[bm25s.BM25 | None, np.ndarray]:
         with self._lock:
@@ -115,19 +95,45 @@ class LexicalIndex:
                 self._model, self._model_ids = model, ids
             return self._model, self._model_ids
 
+    def document_frequencies(self, normalise: Callable[[str], str]) -> dict[str, int]:
+        """How many chunks hold each term, terms keyed by `normalise(token)` (a stemmer): the largest count
+        among the words sharing a stem, a cheap lower bound. Recomputed after a change, on demand."""
+        with self._lock:
+            if self._frequencies is None:
+                counts = np.zeros(len(self._vocab), dtype=np.int64)
+                for ids in self._tokens.values():
+                    counts[np.unique(ids)] += 1
+                frequencies: dict[str, int] = {}
+                for token, token_id in self._vocab.items():
+                    if token and counts[token_id]:
+                        term = normalise(token)
+                        frequencies[term] = max(frequencies.get(term, 0), int(counts[token_id]))
+                self._frequencies = frequencies
+            return self._frequencies
+
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The k best (chunk id, BM25 score) pairs; `allowed` limits them to some chunk ids (path filters)."""
+        return self.rank(query, k, allowed)[0]
+
+    def rank(
+        self, query: str, k: int, allowed: np.ndarray | None = None, also: list[int] | None = None
+    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        """The k best (chunk id, BM25 score) pairs, and the scores of the chunk ids in `also` (for fusion)."""
         query_tokens = tokenize(query)
         model, ids = self._ensure_model()
         if model is None or not query_tokens or k <= 0:
-            return []
+            return [], {}
         known = [t for t in query_tokens if t in model.vocab_dict]
         if not known:
-            return []
+            return [], {}
         scores = np.asarray(model.get_scores(known), dtype=np.float32)
         if allowed is not None:
             scores = np.where(np.isin(ids, allowed), scores, 0.0)
+        extra: dict[int, float] = {}
+        if also:
+            where = np.nonzero(np.isin(ids, np.asarray(also, dtype=np.int64)))[0]
+            extra = {int(ids[i]): float(scores[i]) for i in where}
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        return [(int(ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+        return [(int(ids[i]), float(scores[i])) for i in top if scores[i] > 0], extra

@@ -22,9 +22,11 @@ from rag_service.db.embedding_cache import load_cached_vectors, store_cached_vec
 from rag_service.db.models import Chunk, Collection
 from rag_service.embedders import Embedder
 from rag_service.stores.lexical_index import LexicalIndex
-from rag_service.stores.vector_index import VectorIndex
+from rag_service.stores.vector_index import VectorIndex, sidecar_path, text_hashes
 
 log = logging.getLogger(__name__)
+# A vector counts as the stored one when every component is this close (float32 round trips are exact).
+VECTOR_TOLERANCE = 1e-5
 
 
 @dataclass
@@ -43,10 +45,12 @@ class RepairReport:
     removed: int = 0
     restored: int = 0
     re_embedded: int = 0
+    replaced: int = 0  # ids whose vector was made from other text than the chunk's (ids reused, stale file)
+    compared: int = 0  # vectors checked against the stored ones, for want of a matching sidecar
 
     @property
     def changed(self) -> bool:
-        return bool(self.removed or self.restored or self.re_embedded)
+        return bool(self.removed or self.restored or self.re_embedded or self.replaced)
 
 
 class IndexRegistry:
@@ -99,29 +103,43 @@ class IndexRegistry:
         if report.changed:
             log.warning(
                 "collection %s: FAISS index was out of step with the database; removed %d stale vectors, "
-                "restored %d from stored vectors, re-embedded %d",
+                "replaced %d made from other text, restored %d from stored vectors, re-embedded %d",
                 collection.name,
                 report.removed,
+                report.replaced,
                 report.restored,
                 report.re_embedded,
             )
+        if report.compared:
+            log.info("collection %s: %d vectors checked against the stored ones", collection.name, report.compared)
         return indexes
 
     def repair(self, indexes: CollectionIndexes) -> RepairReport:
-        """Make the vector index hold exactly the collection's chunks in the database."""
+        """Make the vector index hold exactly the collection's chunks in the database, each with its own vector.
+
+        Ids are compared as sets; vectors present under a chunk's id are checked by the hash of their text (the
+        sidecar), or, where the sidecar does not know an id, against the stored vector itself."""
         report = RepairReport()
         with self.sessions() as session, indexes.lock:
             rows = session.execute(
                 select(Chunk.id, Chunk.sha256).where(Chunk.collection_id == indexes.collection_id)
             ).all()
-            db_ids = {row.id for row in rows}
+            sha_by_id = {row.id: row.sha256 for row in rows}
             have = set(indexes.vectors.ids().tolist())
-            report.removed = indexes.vectors.remove(sorted(have - db_ids))
-            missing = [row for row in rows if row.id not in have]
+            report.removed = indexes.vectors.remove(sorted(have - sha_by_id.keys()))
+            present = np.array(sorted(have & sha_by_id.keys()), dtype=np.int64)
+            wrong = self._wrong_vectors(session, indexes, present, sha_by_id, report)
+            if len(wrong):
+                indexes.vectors.remove(wrong)
+                report.replaced = len(wrong)
+            absent_from_index = set(sha_by_id) - (have - set(wrong.tolist()))
+            missing = [row for row in rows if row.id in absent_from_index]
             if not missing:
                 return report
             model_id = indexes.embedder.model_id
             cached = load_cached_vectors(session, model_id, [row.sha256 for row in missing])
+            replaced = set(wrong.tolist())
+            report.restored = sum(1 for row in missing if row.sha256 in cached and row.id not in replaced)
             absent = [row.id for row in missing if row.sha256 not in cached]
             if absent:
                 texts = session.execute(
@@ -134,9 +152,42 @@ class IndexRegistry:
                 cached.update(fresh)
                 report.re_embedded = len(absent)
             ids = np.array([row.id for row in missing], dtype=np.int64)
-            indexes.vectors.add(ids, np.stack([cached[row.sha256] for row in missing]))
-            report.restored = len(missing) - len(absent)
+            shas = [row.sha256 for row in missing]
+            indexes.vectors.add(ids, np.stack([cached[sha] for sha in shas]), text_hashes(shas))
         return report
+
+    def _wrong_vectors(
+        self,
+        session: Session,
+        indexes: CollectionIndexes,
+        ids: np.ndarray,
+        sha_by_id: dict[int, str],
+        report: RepairReport,
+    ) -> np.ndarray:
+        """Ids whose vector in the index was not made from the chunk's current text."""
+        if not len(ids):
+            return ids
+        expected = text_hashes([sha_by_id[i] for i in ids.tolist()])
+        known, recorded = indexes.vectors.hashes.lookup(ids)
+        wrong = ids[known & (recorded != expected)]
+        unverified = ids[~known]
+        if not len(unverified):
+            return wrong
+        # No sidecar for this file (an old one, a crash between the two renames): compare the vectors themselves.
+        report.compared = len(unverified)
+        shas = [sha_by_id[i] for i in unverified.tolist()]
+        cached = load_cached_vectors(session, indexes.embedder.model_id, shas)
+        stored = indexes.vectors.vectors_for(unverified)
+        differs = np.array(
+            [
+                sha not in cached or not np.allclose(vector, cached[sha], atol=VECTOR_TOLERANCE)
+                for sha, vector in zip(shas, stored, strict=True)
+            ],
+            dtype=bool,
+        )
+        same = unverified[~differs]
+        indexes.vectors.hashes.set(same, text_hashes([sha_by_id[i] for i in same.tolist()]))
+        return np.concatenate([wrong, unverified[differs]])
 
     def ensure_lexical(self, indexes: CollectionIndexes) -> None:
         """Build the BM25 index from the chunk texts in the database, on the first lexical search."""
@@ -163,3 +214,4 @@ class IndexRegistry:
         with self._lock:
             self._loaded.pop(collection_id, None)
         self.path_for(collection_id).unlink(missing_ok=True)
+        sidecar_path(self.path_for(collection_id)).unlink(missing_ok=True)

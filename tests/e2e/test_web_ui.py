@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from rag_service.settings import Settings
 from tests.conftest import make_settings
 from tests.corpus import build_corpus
 from tests.integration.server import free_port, running_server
+from tests.integration.stub_llm import stub_llm
 
 pytestmark = pytest.mark.e2e
 
@@ -111,13 +113,34 @@ def test_upload_folder_ask_and_follow_up(browser: Browser, tmp_path: Path) -> No
 
 
 def test_errors_are_shown_not_swallowed(browser: Browser, tmp_path: Path) -> None:
+    with stub_llm(fail_chat=True) as broken:  # up (it lists its models) but every answer fails
+        settings = make_settings(
+            tmp_path,
+            api_keys="secret-key",
+            max_upload_mb=0.01,
+            llm_retries=0,
+            allowed_backends="extractive,openai",
+            openai_base_url=broken.url,
+        )
+        _errors_are_shown(browser, tmp_path, settings)
+
+
+def test_only_usable_backends_are_offered(browser: Browser, tmp_path: Path) -> None:
     settings = make_settings(
         tmp_path,
-        api_keys="secret-key",
-        max_upload_mb=0.01,
-        llm_retries=0,
-        openai_base_url=f"http://127.0.0.1:{free_port()}/v1",  # nothing listens there
+        allowed_backends="extractive,openai",
+        openai_base_url=f"http://127.0.0.1:{free_port()}/v1",  # allowed, but nothing listens there
     )
+    with running_server(settings) as base:
+        page = browser.new_page(locale="en-US")
+        page.goto(base)
+        expect(page.locator("#backend option")).to_have_count(1)
+        expect(page.locator("#backend option")).to_have_text(["extractive"])
+        assert "not reachable" in (page.locator("#backend").get_attribute("title") or "")
+        page.close()
+
+
+def _errors_are_shown(browser: Browser, tmp_path: Path, settings: Settings) -> None:
     with running_server(settings) as base:
         page = browser.new_page(viewport={"width": 420, "height": 860}, locale="zh-CN", color_scheme="dark")
         page.goto(base)
@@ -144,6 +167,7 @@ def test_errors_are_shown_not_swallowed(browser: Browser, tmp_path: Path) -> Non
         expect(page.locator("#upload-text")).to_contain_text("太大", timeout=30_000)
         shot(page, "10-too-large")
         page.get_by_role("tab", name="提问").click()
+        expect(page.locator("#backend option")).to_have_text(["extractive", "openai"])
         page.select_option("#backend", "openai")
         page.fill("#question", "When does the office open?")
         page.keyboard.press("Enter")

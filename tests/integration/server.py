@@ -51,10 +51,10 @@ def wait_ready(client: httpx.Client, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
-def wait_job(client: httpx.Client, job_id: int, timeout: float = 300) -> dict:
+def wait_job(client: httpx.Client, job_id: int, timeout: float = 300, headers: dict | None = None) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        job = client.get(f"/api/jobs/{job_id}").json()
+        job = client.get(f"/api/jobs/{job_id}", headers=headers).json()
         if job["status"] in ("done", "failed", "cancelled"):
             return job
         if time.monotonic() > deadline:

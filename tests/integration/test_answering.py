@@ -14,9 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 
-from rag_service.answering import build_answerer
+from rag_service.answering import TRUSTED, build_answerer
 from rag_service.answering.base import ChatTurn
+from rag_service.answering.chat import ChatModelAnswerer
 from rag_service.answering.llamacpp import bundled_model_path
 from rag_service.answering.service import ask, ask_events
 from rag_service.indexing import ingest_folder
@@ -59,7 +62,9 @@ def test_filters_and_min_score(team: Runtime) -> None:
 def test_search_shows_what_ask_gives_the_answerer(team: Runtime) -> None:
     opts = options(team, top_k=3)
     hits = retrieve(team, "team", "how do we rotate the API keys", opts)
-    result = ask(team, "team", "how do we rotate the API keys", opts, build_answerer(team.settings, "extractive"))
+    result = ask(
+        team, "team", "how do we rotate the API keys", opts, build_answerer(team.settings, "extractive", policy=TRUSTED)
+    )
     assert [h.chunk_id for h in result.hits] == [h.chunk_id for h in hits]
     assert result.answered and "atlas keys rotate" in result.answer
     assert result.citations and result.citations[0].path == "handbook.md"
@@ -72,7 +77,7 @@ def test_extractive_declines_off_topic_question(team: Runtime) -> None:
         "team",
         "What is the airspeed velocity of an unladen swallow?",
         options(team),
-        build_answerer(team.settings),
+        build_answerer(team.settings, policy=TRUSTED),
     )
     assert not result.answered and result.citations == []
     assert result.hits  # the sources are still shown
@@ -80,9 +85,58 @@ def test_extractive_declines_off_topic_question(team: Runtime) -> None:
 
 def test_follow_up_is_condensed_before_retrieval(team: Runtime) -> None:
     history = [ChatTurn("user", "How do I install Atlas on Linux?"), ChatTurn("assistant", "Run install.sh [1].")]
-    result = ask(team, "team", "And on Windows?", options(team, top_k=2), build_answerer(team.settings), history)
-    assert result.standalone_question.startswith("How do I install Atlas on Linux?")
+    result = ask(
+        team, "team", "And on Windows?", options(team, top_k=2), build_answerer(team.settings, policy=TRUSTED), history
+    )
+    assert result.standalone_question == "And on Windows? (install Atlas, Linux)"
     assert any("AtlasSetup.msi" in h.text for h in result.hits)
+    assert result.answered and "AtlasSetup.msi" in result.answer
+
+
+class RecordingChatModel(GenericFakeChatModel):
+    """A scripted chat model beside the real llama.cpp tests: it records every prompt it is sent."""
+
+    prompts: list[str]
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.prompts.append("\n".join(str(m.content) for m in messages))
+        return super()._stream(messages, stop, run_manager, **kwargs)
+
+
+def scripted(reply: str) -> tuple[ChatModelAnswerer, RecordingChatModel]:
+    model = RecordingChatModel(messages=iter([AIMessage(reply)]), prompts=[])
+    return ChatModelAnswerer("scripted", model, "memory"), model
+
+
+def test_every_backend_gets_the_same_evidence_check(team: Runtime) -> None:
+    answerer, model = scripted("Gitea listens on port 22 [1].")
+    result = ask(team, "team", "What port does a Gitea server use for SSH?", options(team), answerer)
+    assert not result.answered and model.prompts == []  # declined before the model was asked
+    assert result.evidence is not None and "Gitea" in result.evidence.missing
+    assert result.hits  # the sources are still shown
+
+
+def test_llm_prompt_numbers_passages_with_file_and_section(team: Runtime) -> None:
+    answerer, model = scripted("Run `atlas keys rotate --all` [1].")
+    result = ask(team, "team", "How do I rotate the API keys?", options(team), answerer)
+    assert result.answered and not result.uncited and result.citations[0].path == "handbook.md"
+    [prompt] = model.prompts
+    assert "[1] handbook.md:3-19 (Operations handbook)\n" in prompt and "## Rotate API keys" in prompt
+    assert "reply exactly" in prompt and "language of the question" in prompt
+
+
+def test_llm_answer_without_a_valid_citation_is_flagged(team: Runtime) -> None:
+    answerer, _ = scripted("Rotate them with atlas keys rotate [9].")
+    result = ask(team, "team", "How do I rotate the API keys?", options(team), answerer)
+    assert result.answered and result.uncited and result.citations == []
+    assert "[9]" not in result.answer
+
+
+@pytest.mark.parametrize("reply", ["I don't know: the documents do not say.", "我不知道：文档中没有说明。"])
+def test_llm_decline_is_recognised_in_english_and_chinese(team: Runtime, reply: str) -> None:
+    answerer, _ = scripted(reply)
+    result = ask(team, "team", "How do I rotate the API keys?", options(team), answerer)
+    assert not result.answered and result.citations == []
 
 
 CHINESE_DOCS = {
@@ -112,7 +166,7 @@ def test_chinese_question_over_chinese_documents(sqlite_runtime: Runtime, tmp_pa
         "zh",
         "数据库备份保留多久？",
         options(sqlite_runtime, top_k=2),
-        build_answerer(sqlite_runtime.settings),
+        build_answerer(sqlite_runtime.settings, policy=TRUSTED),
     )
     assert result.hits[0].path == "部署指南.md"
     assert result.answered and "三十天" in result.answer and result.citations[0].path == "部署指南.md"
@@ -126,7 +180,7 @@ def test_chinese_question_over_chinese_documents(sqlite_runtime: Runtime, tmp_pa
 @pytest.mark.slow
 def test_llamacpp_backend_answers_in_process(team: Runtime) -> None:
     assert Path(bundled_model_path()).is_file()
-    answerer = build_answerer(team.settings, "llamacpp", {"max_tokens": 48})
+    answerer = build_answerer(team.settings, "llamacpp", {"max_tokens": 48}, policy=TRUSTED)
     events = list(ask_events(team, "team", "How do I rotate the API keys?", options(team, top_k=2), answerer))
     tokens = [value for kind, value in events if kind == "token"]
     assert len(tokens) > 3  # streamed piece by piece
@@ -138,7 +192,7 @@ def test_llamacpp_backend_answers_in_process(team: Runtime) -> None:
 
 
 def test_llamacpp_backend_with_a_missing_model_file_is_a_clear_error(team: Runtime, tmp_path: Path) -> None:
-    answerer = build_answerer(team.settings, "llamacpp", {"model_path": str(tmp_path / "none.gguf")})
+    answerer = build_answerer(team.settings, "llamacpp", {"model_path": str(tmp_path / "none.gguf")}, policy=TRUSTED)
     result = ask(team, "team", "How do I rotate the API keys?", options(team), answerer)
     assert result.error and "no GGUF model file" in result.error and result.hits
 
@@ -185,7 +239,9 @@ def llama_server() -> Iterator[str]:
 
 @pytest.mark.slow
 def test_openai_backend_against_llama_cpp_server(team: Runtime, llama_server: str) -> None:
-    answerer = build_answerer(team.settings, "openai", {"base_url": llama_server, "model": "smollm2", "max_tokens": 48})
+    answerer = build_answerer(
+        team.settings, "openai", {"base_url": llama_server, "model": "smollm2", "max_tokens": 48}, policy=TRUSTED
+    )
     events = list(ask_events(team, "team", "How do I rotate the API keys?", options(team, top_k=2), answerer))
     tokens = [value for kind, value in events if kind == "token"]
     assert len(tokens) > 3
@@ -230,7 +286,7 @@ def test_refused_connection_names_backend_and_keeps_sources(
     team: Runtime, cli_env: dict[str, str], corpus: Path
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
-    answerer = build_answerer(team.settings, "openai", {"base_url": url})
+    answerer = build_answerer(team.settings, "openai", {"base_url": url}, policy=TRUSTED)
     team.settings.llm_retries = 0
     result = ask(team, "team", "How do I rotate the API keys?", options(team), answerer)
     assert result.error and f"openai at {url} failed" in result.error and "Connection" in result.error
@@ -264,7 +320,7 @@ def test_hanging_backend_times_out(team: Runtime) -> None:
         "team",
         "How do I rotate the API keys?",
         options(team),
-        build_answerer(settings, "openai", {"base_url": url}),
+        build_answerer(settings, "openai", {"base_url": url}, policy=TRUSTED),
     )
     assert time.monotonic() - started < 20
     assert result.error and "Timeout" in result.error and url in result.error

@@ -136,3 +136,94 @@ def test_interrupted_ingest_leaves_consistent_state(
     with sqlite3.connect(db) as conn:
         ids = {row[0] for row in conn.execute("select id from chunks")}
     assert set(saved.ids().tolist()) == ids
+
+
+def _turn(question: str, relevant: list[str], evidence: list[str], answerable: bool = True) -> dict[str, object]:
+    return {
+        "question": question,
+        "relevant": relevant,
+        "answer": "",
+        "evidence": evidence,
+        "answerable": answerable,
+        "type": "howto" if answerable else "unanswerable",
+    }
+
+
+CONVERSATIONS = [
+    {
+        "id": "conv-install",
+        "turns": [
+            _turn("How do I install Atlas on Linux hosts?", ["handbook.md"], ["sudo ./install.sh --prefix /opt/atlas"]),
+            _turn("And on Windows?", ["handbook.md"], ["follow the wizard"]),
+            _turn("What is the airspeed velocity of an unladen swallow?", [], [], answerable=False),
+        ],
+    },
+    {
+        "id": "conv-backup",
+        "turns": [
+            _turn("When do the nightly backups run?", ["guides/backup.adoc"], ["Backups run nightly at 02:30 UTC"]),
+            _turn("How do I restore one?", ["guides/backup.adoc"], ["Restore a snapshot with"]),
+        ],
+    },
+]
+
+
+def test_eval_conversations_and_questions(corpus: Path, tmp_path: Path, cli_env: dict[str, str]) -> None:
+    run_cli("ingest", str(corpus), "-c", "team", env=cli_env)
+    conversations = tmp_path / "conversations.jsonl"
+    conversations.write_text("".join(json.dumps(c) + "\n" for c in CONVERSATIONS))
+    details = tmp_path / "turns.jsonl"
+    report = json.loads(
+        run_cli("eval", str(conversations), "-c", "team", "--details", str(details), "--json", env=cli_env).stdout
+    )
+    assert report["kind"] == "conversations" and report["answerer"] == "extractive"
+    assert report["conversations"] == 2 and report["questions"] == 5 and report["answerable"] == 4
+    groups = report["groups"]
+    assert list(groups) == ["turn 1", "turn 2", "turn 3", "follow-ups", "all"]
+    assert [groups[g]["questions"] for g in groups] == [2, 2, 1, 3, 5]
+    assert groups["turn 3"]["answerable"] == 0 and groups["turn 3"]["hit@1"] is None
+    for label in ("turn 1", "turn 2", "follow-ups", "all"):
+        group = groups[label]
+        for key in (
+            "hit@1", "hit@5", "mrr@10", "evidence@1", "evidence@5", "answered_when_answerable", "evidence_in_answer",
+            "evidence_token_recall", "cited_relevant",
+        ):  # fmt: skip
+            assert 0.0 <= group[key] <= 1.0, (label, key)
+        assert 0 < group["answer_ms_p50"] <= group["answer_ms_p95"]
+        assert 0 < group["search_ms_p50"] <= group["search_ms_p95"]
+    # Clear questions about the corpus: the first turns are found and answered with their own words.
+    assert groups["turn 1"]["hit@1"] == 1.0 and groups["turn 1"]["answered_when_answerable"] == 1.0
+    assert groups["turn 1"]["evidence_in_answer"] == 1.0 and groups["turn 1"]["cited_relevant"] == 1.0
+    assert groups["turn 3"]["declined_when_unanswerable"] == 1.0
+    assert report["declined_when_unanswerable"] == 1.0 and report["hit@1"] == groups["all"]["hit@1"]
+
+    rows = [json.loads(line) for line in details.read_text().splitlines()]
+    assert [(r["conversation"], r["turn"]) for r in rows] == [
+        ("conv-install", 1), ("conv-install", 2), ("conv-install", 3), ("conv-backup", 1), ("conv-backup", 2),
+    ]  # fmt: skip
+    for row in rows:
+        for key in ("question", "standalone_question", "retrieved", "answer", "answered", "answer_ms"):
+            assert key in row
+    # The follow-up is retrieved with the question it was condensed into, history included.
+    assert rows[1]["standalone_question"] == "And on Windows? (install Atlas, Linux hosts)"
+    assert rows[1]["retrieved"][0] == "handbook.md"
+
+    table = run_cli("eval", str(conversations), "-c", "team", env=cli_env).stdout
+    for label in ("Retrieval", "Answers", "turn 1", "turn 2", "turn 3", "follow-ups", "per-question rows:"):
+        assert label in table
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        "".join(json.dumps({"id": f"q{i}", **turn}) + "\n" for i, turn in enumerate(CONVERSATIONS[1]["turns"][:1]))
+    )
+    plain = json.loads(run_cli("eval", str(questions), "-c", "team", "--mode", "lexical", "--json", env=cli_env).stdout)
+    assert plain["kind"] == "questions" and plain["mode"] == "lexical" and plain["answerer"] is None
+    assert plain["hit@1"] == 1.0 and plain["mrr@10"] == 1.0 and "evidence@1" in plain
+    assert "answered_when_answerable" not in plain and "groups" not in plain
+    answered = run_cli("eval", str(questions), "-c", "team", "--answers", env=cli_env).stdout
+    assert "Answers" in answered and "all" in answered
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "c", "turns": "not a list"}\n')
+    failed = run_cli("eval", str(broken), "-c", "team", env=cli_env, check=False)
+    assert failed.returncode == 1 and "broken.jsonl:1: not a conversation record" in failed.stderr

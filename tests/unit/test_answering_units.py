@@ -6,7 +6,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from rag_service.answering.base import NOT_FOUND_ANSWER, AnswerRequest, ChatTurn
+from rag_service.answering.base import NOT_FOUND_ANSWER, NOT_FOUND_ANSWER_ZH, AnswerRequest, ChatTurn
 from rag_service.answering.chat import ChatModelAnswerer
 from rag_service.answering.citations import (
     build_citations,
@@ -15,7 +15,7 @@ from rag_service.answering.citations import (
     remove_invalid_markers,
 )
 from rag_service.answering.condense import condense_by_rule
-from rag_service.answering.extractive import ExtractiveAnswerer, split_sentences, unmentioned_names
+from rag_service.answering.extractive import ExtractiveAnswerer, split_units
 from rag_service.answering.prompt import DECLINE_SENTENCE, build_messages, fit_passages, format_passages
 from rag_service.retrieval import Hit, join_overlapping, path_matches, reciprocal_rank_fusion
 
@@ -79,6 +79,7 @@ def test_citations_are_checked_and_mapped() -> None:
         "path": "a.md",
         "chunk_id": 101,
         "quote": "First passage text.",
+        "heading": "",
         "start_line": 10,
         "end_line": 14,
     }
@@ -89,6 +90,7 @@ def test_declines_are_recognised() -> None:
     assert is_decline(DECLINE_SENTENCE)
     assert is_decline(NOT_FOUND_ANSWER)
     assert is_decline("The documents do not say how to do that.")
+    assert is_decline(NOT_FOUND_ANSWER_ZH) and is_decline("我不知道：文档中没有说明。")
     assert not is_decline("Run `git stash -u` [1].")
 
 
@@ -113,42 +115,105 @@ def test_context_budget_keeps_leading_passages() -> None:
     assert len(single) == 1 and len(single[0].text) < 5000
 
 
-def test_condense_by_rule_prefixes_referring_follow_ups() -> None:
+def test_condense_by_rule_keeps_the_earlier_subject() -> None:
     history = [ChatTurn("user", "How do I install Atlas on Linux?"), ChatTurn("assistant", "Run install.sh [1].")]
-    assert condense_by_rule("And on Windows?", history) == "How do I install Atlas on Linux? And on Windows?"
+    assert condense_by_rule("And on Windows?", history) == "And on Windows? (install Atlas, Linux)"
     standalone = "What is the retention period for customer logs in the data policy?"
     assert condense_by_rule(standalone, history) == standalone
     assert condense_by_rule("And on Windows?", []) == "And on Windows?"
+    # Three turns: the most recent turn's words first, and the first turn's subject is not lost.
+    history = [
+        ChatTurn("user", "What does functools.lru_cache do?"),
+        ChatTurn("assistant", "It caches results [1]."),
+        ChatTurn("user", "How do I clear it?"),
+        ChatTurn("assistant", "Call cache_clear() [1]."),
+    ]
+    condensed = condense_by_rule("And how many results does it keep by default?", history)
+    assert condensed == "And how many results does it keep by default? (clear, functools.lru_cache)"
+    assert condense_by_rule("那怎么撤销？", [ChatTurn("user", "如何提交更改？")]).startswith("那怎么撤销？")
 
 
-def test_extractive_quotes_best_sentences_with_citations() -> None:
-    answerer = ExtractiveAnswerer(min_score=0.3, max_sentences=2)
+def test_extractive_quotes_one_contiguous_excerpt_with_its_example() -> None:
+    answerer = ExtractiveAnswerer()
     passages = [
-        hit(1, "Backups run nightly. Restore a snapshot with atlas restore --snapshot ID."),
-        hit(2, "Old keys stay valid for 24 hours after rotation. Rotate keys with atlas keys rotate."),
+        hit(
+            1,
+            "Old keys stay valid for 24 hours after rotation.\n\n"
+            "To rotate the keys, run the rotate command:\n\n"
+            "    $ atlas keys rotate --all\n\n"
+            "Nothing else is needed.",
+        ),
+        hit(2, "Backups run nightly. Restore a snapshot with atlas restore --snapshot ID.", dense=0.4),
     ]
     answer = answerer.answer(AnswerRequest("How do I rotate the keys?", passages))
-    assert "Rotate keys with atlas keys rotate. [2]" in answer
-    assert "[1]" not in answer or "[2]" in answer
+    assert answer.startswith("To rotate the keys, run the rotate command:\n\n```\n$ atlas keys rotate --all\n```")
+    assert answer.endswith("[1]") and "[2]" not in answer
 
 
-def test_extractive_declines_when_nothing_matches() -> None:
-    answerer = ExtractiveAnswerer(min_score=0.5, max_sentences=2)
-    weak = [hit(1, "Backups run nightly.", dense=0.2)]
-    assert answerer.answer(AnswerRequest("How do I rotate keys?", weak)) == NOT_FOUND_ANSWER
-    assert answerer.answer(AnswerRequest("How do I rotate keys?", [])) == NOT_FOUND_ANSWER
-    strong = [hit(1, "Configure the gateway port in gateway.yaml under listen.", dense=0.9)]
-    assert answerer.answer(AnswerRequest("Which port does a Gitea server use?", strong)) == NOT_FOUND_ANSWER
+def test_extractive_keeps_an_option_with_its_description() -> None:
+    text = (
+        "--verbose::\n\tPrint more.\n\n"
+        "--include-untracked::\n\tAll untracked files are also stashed and then cleaned up.\n"
+    )
+    answer = ExtractiveAnswerer().answer(AnswerRequest("How do I stash untracked files too?", [hit(1, text)]))
+    assert answer == "--include-untracked::\n\nAll untracked files are also stashed and then cleaned up. [1]"
 
 
-def test_unmentioned_names_skip_sentence_starts() -> None:
-    passages = [hit(1, "Git can import history from SVN.")]
-    assert unmentioned_names("How do I import from SVN? What about Mercurial?", passages) == ["Mercurial"]
-    assert unmentioned_names("What does Git do with SVN branches?", passages) == []
+def test_extractive_follow_up_does_not_repeat_the_previous_answer() -> None:
+    text = (
+        "Create an environment with python -m venv env. Activate it with source env/bin/activate. "
+        "Leave it with deactivate."
+    )
+    history = [
+        ChatTurn("user", "How do I create a virtual environment?"),
+        ChatTurn("assistant", "Create an environment with python -m venv env. [1]"),
+    ]
+    request = AnswerRequest(
+        "How do I leave it? (create virtual environment)", [hit(1, text)], history, "How do I leave it?"
+    )
+    answer = ExtractiveAnswerer().answer(request)
+    assert "Create an environment" not in answer and "deactivate" in answer
 
 
-def test_sentences_split_on_ends_and_list_items() -> None:
-    assert split_sentences("One. Two!\n\nThree\n- four") == ["One.", "Two!", "Three", "- four"]
+def test_extractive_without_matching_terms_declines() -> None:
+    passages = [hit(1, "Backups run nightly.", dense=0.2)]
+    assert ExtractiveAnswerer().answer(AnswerRequest("How do I rotate keys?", passages)) == NOT_FOUND_ANSWER
+    assert ExtractiveAnswerer().answer(AnswerRequest("How do I rotate keys?", [])) == NOT_FOUND_ANSWER
+    assert ExtractiveAnswerer().answer(AnswerRequest("怎么轮换密钥？", [])) == NOT_FOUND_ANSWER_ZH
+
+
+def test_units_keep_code_blocks_whole_and_read_indented_prose_as_prose() -> None:
+    text = (
+        "Set it like this:\n\n```ini\n[core]\n\tautocrlf = true\n```\n\n"
+        "term::\n\tAn indented description, which is prose and not an example.\n\n"
+        "[[anchor-id]]\n- one item\n- two items here\n\nJSON | Python\n---|---\nobject | dict"
+    )
+    kinds = [(unit.kind, unit.text.splitlines()[0]) for unit in split_units(text)]
+    assert kinds == [
+        ("prose", "Set it like this:"),
+        ("code", "```ini"),
+        ("term", "term::"),
+        ("prose", "An indented description, which is prose and not an example."),
+        ("item", "- one item"),
+        ("item", "- two items here"),
+        ("table", "JSON | Python"),
+    ]
+
+
+def test_citation_points_at_the_quoted_excerpt() -> None:
+    from rag_service.answering.citations import ChunkText
+
+    passage = hit(1, "Intro line.\nSecond line.\nThe answer is here.\nLast line.")
+    passage.chunk_ids = [101, 102]
+    chunks = {
+        101: ChunkText("Intro line.\nSecond line.", 10, None, "Guide"),
+        102: ChunkText("The answer is here.\nLast line.", 12, None, "Guide > Answers"),
+    }
+    [citation] = build_citations("The answer is here. [1]", [passage], chunks)
+    assert (citation.start_line, citation.end_line, citation.heading) == (12, 12, "Guide > Answers")
+    assert citation.quote == "The answer is here."
+    [whole] = build_citations("A paraphrase of it [1].", [passage], chunks)
+    assert (whole.start_line, whole.end_line) == (10, 14)
 
 
 def test_chat_model_answerer_streams_and_wraps_errors() -> None:
@@ -170,3 +235,22 @@ def test_chat_model_answerer_streams_and_wraps_errors() -> None:
         "fake", GenericFakeChatModel(messages=iter([AIMessage("How to run Atlas on Windows?")])), "m"
     )
     assert condensed.condense("And Windows?", [ChatTurn("user", "How to run Atlas?")]) == "How to run Atlas on Windows?"
+
+
+def test_a_second_excerpt_that_repeats_the_first_is_left_out() -> None:
+    example = "Pretty-print JSON from the shell:\n\n    $ echo '{\"a\": 1}' | python -m json.tool\n"
+    passages = [
+        hit(1, example),
+        hit(2, "Use json.tool to pretty-print JSON:\n\n    $ echo '{\"a\": 1}' | python -m json.tool\n"),
+    ]
+    answer = ExtractiveAnswerer().answer(AnswerRequest("How do I pretty-print JSON?", passages))
+    assert answer.count("python -m json.tool") == 1 and "[2]" not in answer
+
+
+def test_citation_quote_keeps_numbers_inside_the_text() -> None:
+    from rag_service.answering.citations import ChunkText
+
+    passage = hit(1, "Expecting a property name: line 1 column 2 (char 1)\n- one item")
+    chunks = {101: ChunkText(passage.text, 3, None, "CLI")}
+    [citation] = build_citations("Expecting a property name: line 1 column 2 (char 1) [1]", [passage], chunks)
+    assert citation.quote.endswith("(char 1)") and citation.start_line == 3

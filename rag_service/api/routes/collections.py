@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/collections", tags=["collections"])
 
 @router.post("", status_code=201, response_model=CollectionOut)
 def create_collection(body: CollectionCreate, state: State, caller: Caller) -> dict:
-    caller.require(body.name, write=True)
+    caller.require_create(body.name)
     service.create_collection(state.runtime, body.name, body.embedder)
     return service.get_collection_info(state.runtime, body.name).to_dict()
 

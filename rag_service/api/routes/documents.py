@@ -10,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from rag_service.api.auth import ForbiddenError
 from rag_service.api.deps import Caller, RowId, State
+from rag_service.api.multipart import parse_upload
 from rag_service.api.schemas import ChunkContext, DocumentPage, JobAccepted, SyncRequest
 from rag_service.collections import find_collection
 from rag_service.db.models import Chunk, Collection, Document
@@ -31,6 +33,7 @@ UPLOAD_BODY = {
                     "properties": {
                         "files": {
                             "type": "array",
+                            "minItems": 1,
                             "items": {"type": "string", "format": "binary"},
                             "description": "Files whose filenames carry their relative paths "
                             "(docs/setup/linux.md), and/or .zip archives.",
@@ -48,7 +51,10 @@ UPLOAD_BODY = {
     status_code=202,
     response_model=JobAccepted,
     openapi_extra=UPLOAD_BODY,
-    responses={413: {"description": "Too large or too many files"}},
+    responses={
+        413: {"description": "Too large or too many files, or a file over the per-file limit (RAG_MAX_FILE_MB)"},
+        415: {"description": "Nothing in the upload can be ingested (unsupported types, binary content)"},
+    },
 )
 async def upload_files(name: str, request: Request, state: State, caller: Caller) -> dict:
     caller.require(name, write=True)
@@ -62,37 +68,42 @@ async def upload_files(name: str, request: Request, state: State, caller: Caller
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInputError("send the files as multipart/form-data in a field named 'files'")
     try:
-        form = await request.form(max_files=settings.max_upload_files + 1, max_fields=100)
+        form = await parse_upload(
+            request.headers, request.stream(), max_files=settings.max_upload_files + 1, max_fields=100
+        )
     except MultiPartException as exc:
         raise InvalidInputError(f"malformed upload: {exc.message}") from exc
     try:
-        uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+        parts = form.getlist("files")
+        if any(not isinstance(item, UploadFile) for item in parts):
+            raise InvalidInputError("every part named 'files' must be a file, with a filename")
+        uploads = [item for item in parts if isinstance(item, UploadFile)]
         if len(uploads) > settings.max_upload_files:
             raise TooLargeError(
                 f"upload has more than {settings.max_upload_files} files, over the limit of {settings.max_upload_files}"
             )
         incoming = [IncomingFile(u.filename or "", u.file, u.size or 0) for u in uploads]
-        stored = await run_in_threadpool(store_upload, settings, collection.id, incoming)
+        result = await run_in_threadpool(store_upload, settings, collection.id, incoming)
     finally:
         await form.close()
     job = state.jobs.submit(name, upload_root(settings, collection.id), sync=False)
-    return {"job_id": job.id, "files": len(stored)}
+    skipped = [{"path": path, "reason": reason} for path, reason in result.skipped]
+    return {"job_id": job.id, "files": len(result.stored), "skipped": skipped}
 
 
 @router.post("/api/collections/{name}/sync", status_code=202, response_model=JobAccepted)
 def sync_folder(name: str, body: SyncRequest, state: State, caller: Caller) -> dict:
     """Ingest a folder on the server (only under RAG_ALLOWED_ROOTS), optionally watching it for edits."""
     caller.require(name, write=True)
+    # Well-formed but not permitted (403) or not there (404): the request itself was fine.
     roots = state.runtime.settings.allowed_root_paths()
     if not roots:
-        raise InvalidInputError("server-side sync is off: no RAG_ALLOWED_ROOTS are configured")
-    if "\x00" in body.path:
-        raise InvalidInputError("the path contains a NUL character")
+        raise ForbiddenError("server-side sync is off: no RAG_ALLOWED_ROOTS are configured")
     folder = Path(body.path).resolve()
     if not any(folder.is_relative_to(root) for root in roots):
-        raise InvalidInputError(f"{body.path!r} is not under an allowed root ({', '.join(map(str, roots))})")
+        raise ForbiddenError(f"{body.path!r} is not under an allowed root ({', '.join(map(str, roots))})")
     if not folder.is_dir():
-        raise InvalidInputError(f"{body.path!r} is not a folder on the server")
+        raise NotFoundError(f"{body.path!r} is not a folder on the server")
     with state.runtime.sessions() as session:
         collection = find_collection(session, name)
         collection.source_path, collection.watch = str(folder), body.watch
@@ -180,10 +191,10 @@ def get_chunk(chunk_id: RowId, state: State, caller: Caller, neighbours: int = Q
             .join(Collection, Chunk.collection_id == Collection.id)
             .where(Chunk.id == chunk_id)
         ).first()
-        if row is None:
+        # Another collection's chunk is answered as a missing one: ids do not tell what exists elsewhere.
+        if row is None or not caller.can_see(row[2]):
             raise NotFoundError(f"no chunk {chunk_id}")
-        chunk, path, collection_name = row
-        caller.require(collection_name)
+        chunk, path, _ = row
         around = session.scalars(
             select(Chunk)
             .where(

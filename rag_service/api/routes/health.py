@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
-from rag_service.api.deps import State
+from rag_service.api.auth import ForbiddenError
+from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
 
 router = APIRouter(tags=["health"])
@@ -28,6 +29,10 @@ def readyz(state: State) -> Response:
     return Response('{"status":"ready"}', media_type="application/json")
 
 
-@router.get("/metrics", response_class=Response)
-def metrics(request: Request) -> Response:
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(request: Request, caller: Caller) -> Response:
+    """Prometheus metrics. With API keys configured they need a key for every collection, since they count
+    requests and vectors across all of them."""
+    if caller.collections is not None:
+        raise ForbiddenError("metrics cover every collection: use a key that is not limited to some")
     return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")

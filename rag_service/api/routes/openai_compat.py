@@ -16,11 +16,12 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from rag_service import collections as collections_service
-from rag_service.answering import build_answerer
+from rag_service.answering import LlmPolicy, build_answerer
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.service import AskResult, ask_events, final_result
 from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
+from rag_service.api.limits import AskTimeoutError, check_chat, with_deadline
 from rag_service.api.schemas import ChatCompletionRequest, ChatMessage
 from rag_service.api.streaming import take_first
 from rag_service.errors import InvalidInputError
@@ -38,19 +39,26 @@ def list_models(state: State, caller: Caller) -> dict:
     }
 
 
-def _text(message: ChatMessage) -> str:
+def _texts(message: ChatMessage) -> list[str]:
     if isinstance(message.content, str):
-        return message.content
+        return [message.content]
     if isinstance(message.content, list):  # content parts: keep the text ones
-        return " ".join(str(p.get("text", "")) for p in message.content if p.get("type") == "text")
-    return ""
+        return [p.text or "" for p in message.content if p.type == "text"]
+    return []
+
+
+def _text(message: ChatMessage) -> str:
+    return " ".join(_texts(message))
 
 
 def _split(messages: list[ChatMessage]) -> tuple[str, list[ChatTurn]]:
+    """The question (the last user message with text, as the schema's `contains` says) and the turns before it;
+    system, tool and developer messages, and anything after the question, are not used."""
     turns = [ChatTurn(m.role, _text(m)) for m in messages if m.role in ("user", "assistant")]
-    if not turns or turns[-1].role != "user" or not turns[-1].content.strip():
-        raise InvalidInputError("the last message must be a non-empty user message: the question")
-    return turns[-1].content, turns[:-1]
+    asked = [i for i, turn in enumerate(turns) if turn.role == "user" and turn.content.strip()]
+    if not asked:
+        raise InvalidInputError("no question: the conversation needs a user message with text")
+    return turns[asked[-1]].content, turns[: asked[-1]]
 
 
 def _completion(result: AskResult, model: str, completion_id: str) -> dict[str, Any]:
@@ -63,6 +71,7 @@ def _completion(result: AskResult, model: str, completion_id: str) -> dict[str, 
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "citations": [c.to_dict() for c in result.citations],
         "answered": result.answered,
+        "uncited": result.uncited,
     }
 
 
@@ -96,16 +105,38 @@ def _stream(events: Iterator[tuple[str, Any]], model: str, completion_id: str) -
     yield {"data": "[DONE]"}
 
 
-@router.post("/chat/completions")
+def _stream_until(events: Iterator[tuple[str, Any]], model: str, completion_id: str) -> Iterator[dict]:
+    """The stream, ended by an error chunk when the answer takes longer than RAG_ASK_TIMEOUT_SECONDS."""
+    try:
+        yield from _stream(events, model, completion_id)
+    except AskTimeoutError as exc:
+        yield {"data": json.dumps({"error": {"code": exc.code, "message": str(exc), "type": exc.code}})}
+        yield {"data": "[DONE]"}
+
+
+@router.post(
+    "/chat/completions",
+    responses={
+        200: {
+            "content": {"application/json": {}, "text/event-stream": {}},
+            "description": "A chat completion, or its chunks as Server-Sent Events when stream is true",
+        }
+    },
+)
 def chat_completions(body: ChatCompletionRequest, state: State, caller: Caller) -> Any:
     caller.require(body.model)
-    question, history = _split(body.messages)
     runtime = state.runtime
-    answerer = build_answerer(runtime.settings, None, {"max_tokens": body.max_tokens, "temperature": body.temperature})
-    events = ask_events(runtime, body.model, question, SearchOptions.from_settings(runtime), answerer, history)
+    check_chat(runtime.settings, [_texts(m) for m in body.messages])
+    question, history = _split(body.messages)
+    options = {"max_tokens": body.max_tokens, "temperature": body.temperature}
+    answerer = build_answerer(runtime.settings, None, options, policy=LlmPolicy.from_settings(runtime.settings))
+    events = with_deadline(
+        ask_events(runtime, body.model, question, SearchOptions.from_settings(runtime), answerer, history),
+        runtime.settings.ask_timeout_seconds,
+    )
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if body.stream:
-        return EventSourceResponse(iterate_in_threadpool(_stream(take_first(events), body.model, completion_id)))
+        return EventSourceResponse(iterate_in_threadpool(_stream_until(take_first(events), body.model, completion_id)))
     result = final_result(events)
     if result.error:
         return error_response(503, "backend_unavailable", result.error)

@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from rag_service.answering import ANSWERERS, build_answerer
+from rag_service.answering import LlmPolicy, build_answerer
+from rag_service.answering.availability import backend_report
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.service import ask_events, final_result
 from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
+from rag_service.api.limits import AskTimeoutError, check_question, with_deadline
 from rag_service.api.schemas import (
     AnswerBackends,
     AskRequest,
@@ -41,16 +43,21 @@ def search_options(runtime: Runtime, body: RetrievalParams) -> SearchOptions:
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, state: State, caller: Caller) -> dict:
     caller.require(body.collection)
+    check_question(state.runtime.settings, body.query, [])
     hits = retrieve(state.runtime, body.collection, body.query, search_options(state.runtime, body))
     return {"hits": [hit.to_dict() for hit in hits]}
 
 
 @router.get("/backends", response_model=AnswerBackends)
 def backends(state: State) -> dict:
-    """What the UI may offer: answer backends, embedders, and whether a key is needed."""
+    """What the UI may offer: the answer backends a caller may choose that work now (`backends`), each one's
+    state with the reason when it is not usable (`details`), embedders, and whether a key is needed."""
+    settings = state.runtime.settings
+    report = backend_report(settings, LlmPolicy.from_settings(settings))
     return {
-        "default": state.runtime.settings.answerer,
-        "backends": list(ANSWERERS),
+        "default": settings.answerer,
+        "backends": [status.name for status in report if status.usable],
+        "details": [status.to_dict() for status in report],
         "embedders": list(EMBEDDERS),
         "auth_required": state.keys.enabled,
     }
@@ -68,6 +75,14 @@ def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[dict]:
             yield {"event": "done", "data": json.dumps(value.to_dict())}
 
 
+def _sse_until(events: Iterator[tuple[str, Any]]) -> Iterator[dict]:
+    """The stream, ended by an `error` event when the answer takes longer than RAG_ASK_TIMEOUT_SECONDS."""
+    try:
+        yield from _sse(events)
+    except AskTimeoutError as exc:
+        yield {"event": "error", "data": json.dumps({"code": exc.code, "message": str(exc)})}
+
+
 @router.post(
     "/ask",
     response_model=AskResponse,
@@ -76,12 +91,17 @@ def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[dict]:
 def ask(body: AskRequest, state: State, caller: Caller) -> Any:
     caller.require(body.collection)
     runtime = state.runtime
+    check_question(runtime.settings, body.question, [t.content for t in body.history])
     llm = body.llm.model_dump(exclude_none=True) if body.llm else {}
-    answerer = build_answerer(runtime.settings, llm.pop("backend", None), llm)
+    policy = LlmPolicy.from_settings(runtime.settings)
+    answerer = build_answerer(runtime.settings, llm.pop("backend", None), llm, policy=policy)
     history = [ChatTurn(t.role, t.content) for t in body.history]
-    events = ask_events(runtime, body.collection, body.question, search_options(runtime, body), answerer, history)
+    events = with_deadline(
+        ask_events(runtime, body.collection, body.question, search_options(runtime, body), answerer, history),
+        runtime.settings.ask_timeout_seconds,
+    )
     if body.stream:
-        return EventSourceResponse(iterate_in_threadpool(_sse(take_first(events))))
+        return EventSourceResponse(iterate_in_threadpool(_sse_until(take_first(events))))
     result = final_result(events)
     if result.error:
         return error_response(503, "backend_unavailable", result.error, **{"hits": result.to_dict()["hits"]})
