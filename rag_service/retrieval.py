@@ -180,9 +180,34 @@ def retrieve(
     if options.merge_neighbours:
         hits = _merge_adjacent(hits, options.top_k)
     hits = hits[: options.top_k]
+    if options.merge_neighbours:
+        _complete_examples(runtime, hits)
     for rank, hit in enumerate(hits, start=1):
         hit.rank = rank
     return hits
+
+
+def _complete_examples(runtime: Runtime, passages: list[Hit]) -> None:
+    """A passage that ends by introducing something ("... so we also add `--ignore-unmatch`:") gets the next
+    chunk of its document: the splitter often cuts right before the command or block that sentence introduces,
+    and a passage without it answers nothing."""
+    wanted = {
+        (p.document_id, p.ordinal + len(p.chunk_ids)): p for p in passages if p.text.rstrip().endswith((":", "："))
+    }
+    if not wanted:
+        return
+    documents = {document_id for document_id, _ in wanted}
+    ordinals = {ordinal for _, ordinal in wanted}
+    with runtime.sessions() as session:
+        rows = session.scalars(select(Chunk).where(Chunk.document_id.in_(documents), Chunk.ordinal.in_(ordinals)))
+        following = [chunk for chunk in rows if (chunk.document_id, chunk.ordinal) in wanted]
+    for chunk in following:
+        passage = wanted[(chunk.document_id, chunk.ordinal)]
+        if chunk.page != passage.page or chunk.id in passage.chunk_ids:
+            continue
+        passage.text = join_overlapping(passage.text, _titled(chunk.heading_path, passage.heading_path, chunk.text))
+        passage.end_line = chunk.end_line if chunk.end_line is not None else passage.end_line
+        passage.chunk_ids.append(chunk.id)
 
 
 def _chunk_ids_under(session: Session, collection_id: int, pattern: str) -> np.ndarray:

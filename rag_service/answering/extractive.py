@@ -52,6 +52,7 @@ SECOND_EXCERPT_GAIN = 0.25  # share of the question's weight a second excerpt ad
 SECOND_EXCERPT_SHARE = 0.6  # or nearly as good a match as the first: the answer may well be there instead
 REPEAT_SHARE = 0.6  # a second excerpt sharing this share of its words with the first adds nothing
 MIN_UNIT_TOKENS = 2
+SEMANTIC_WEIGHT = 0.5  # a unit's cosine to the question, beside the share of the question's terms it holds
 
 
 @dataclass
@@ -197,7 +198,7 @@ class Excerpt:
         for unit in self.units:
             text = unit.text
             if unit.kind == "code" and not _FENCE.match(text):
-                text = "```\n" + _dedent(text) + "\n```"
+                text = "```\n" + _dedent(_without_delimiters(text)) + "\n```"
             if unit.kind == "item" and not _LIST_ITEM.match(text):
                 text = f"- {text}"
             if previous is not None and previous.kind == "prose" == unit.kind and previous.paragraph == unit.paragraph:
@@ -211,6 +212,14 @@ class Excerpt:
 def _plain(text: str) -> str:
     """A unit's words, without fences: the same text quoted in an earlier answer compares equal."""
     return " ".join(word for word in text.split() if not _FENCE.match(word))
+
+
+def _without_delimiters(text: str) -> str:
+    """An AsciiDoc listing without its ---- lines: the fence replaces them."""
+    lines = text.splitlines()
+    if len(lines) > 2 and _LISTING_DELIMITER.match(lines[0]) and lines[-1].strip() == lines[0].strip():
+        return "\n".join(lines[1:-1])
+    return text
 
 
 def _dedent(text: str) -> str:
@@ -251,9 +260,11 @@ class ExtractiveAnswerer:
             for unit in split_units(strip_markers(turn.content))
         }
         how_to = is_how_to(request.asked) or is_how_to(request.question)
+        considered = [split_units(hit.text) for hit in request.passages[:PASSAGES_CONSIDERED]]
+        semantic = semantic_scores(request, considered)
         candidates = []
-        for n, hit in enumerate(request.passages[:PASSAGES_CONSIDERED], start=1):
-            excerpt = best_excerpt(n, hit, weights, how_to, said_before)
+        for n, (hit, units) in enumerate(zip(request.passages, considered, strict=False), start=1):
+            excerpt = best_excerpt(n, hit, units, weights, how_to, said_before, semantic)
             if excerpt is not None:
                 candidates.append(excerpt)
         if not candidates:
@@ -290,10 +301,25 @@ def question_weights(standalone: str, asked: str, term_weights: dict[str, float]
     return weights
 
 
-def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said_before: set[str]) -> Excerpt | None:
+def semantic_scores(request: AnswerRequest, considered: list[list[Unit]]) -> dict[str, float]:
+    """Each sentence's or block's cosine to the question, in one embedding call; empty without an embedder."""
+    if request.similarity is None:
+        return {}
+    texts = list(dict.fromkeys(u.text for units in considered for u in units if u.kind not in ("title", "term")))
+    return dict(zip(texts, request.similarity(texts), strict=True)) if texts else {}
+
+
+def best_excerpt(
+    n: int,
+    hit: Hit,
+    units: list[Unit],
+    weights: dict[str, float],
+    how_to: bool,
+    said_before: set[str],
+    semantic: dict[str, float],
+) -> Excerpt | None:
     """The unit of one passage that matches the question best, read on for a few sentences within its
     section (or to the end of the example it introduces), with the term an option's description belongs to."""
-    units = split_units(hit.text)
     if not units:
         return None
     title_terms = frozenset(normalise_term(t) for t in content_terms(hit.heading_path))
@@ -319,11 +345,12 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
         (
             coverage(unit.terms | (unit.section or title_terms))
             + TIE_BREAK * coverage(unit.terms)
-            + (CODE_BONUS if how_to and shows_example(index) else 0.0),
+            + (CODE_BONUS if how_to and shows_example(index) else 0.0)
+            + SEMANTIC_WEIGHT * max(semantic.get(unit.text, 0.0), 0.0),
             index,
         )
         for index, unit in enumerate(units)
-        if usable(unit) and (unit.terms | unit.section) & weights.keys()
+        if usable(unit) and ((unit.terms | unit.section) & weights.keys() or unit.text in semantic)
     ]
     if not scored:
         return None
