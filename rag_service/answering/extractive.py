@@ -336,6 +336,13 @@ def best_excerpt(
         # Questions in the text (FAQ entries) restate the question rather than answer it.
         return len(unit.terms) >= MIN_UNIT_TOKENS and not unit.text.rstrip(":").endswith(("?", "？"))
 
+    def continues(unit: Unit) -> bool:
+        """Reading on takes short sentences too ("This is not what happens."), up to a title, a term or a
+        question, each of which starts something else."""
+        if unit.kind in ("title", "term") or _plain(unit.text) in said_before:
+            return False
+        return unit.kind in WHOLE or not unit.text.rstrip(":").endswith(("?", "？"))
+
     def shows_example(index: int) -> bool:
         unit = units[index]
         follows = index + 1 < len(units) and units[index + 1].kind in WHOLE
@@ -371,7 +378,7 @@ def best_excerpt(
         if introduces or same_thought:
             start = anchor - 1
     # The answer usually follows the sentence that matches the question best: read on, within the section.
-    while end + 1 < len(units) and usable(units[end + 1]) and fits(start, end + 1):
+    while end + 1 < len(units) and continues(units[end + 1]) and fits(start, end + 1):
         following = units[end + 1]
         if following.kind in WHOLE and not (how_to or units[end].text.rstrip().endswith(":")):
             break
