@@ -6,10 +6,12 @@ word by word rather than as whole runs of characters.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 from collections.abc import Callable
+from types import ModuleType
 
 import bm25s
 import numpy as np
@@ -20,8 +22,17 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 CHINESE_STOPWORDS = frozenset("的 了 是 在 和 与 或 吗 呢 啊 我 你 他 她 它 们 这 那 怎么 如何 什么".split())  # noqa: SIM905
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | CHINESE_STOPWORDS
 
-for _noisy in ("jieba", "bm25s"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@functools.cache
+def _jieba() -> ModuleType:
+    """jieba, imported on first use: it loads its dictionary then, and only folders with Chinese pay for it.
+    Its import sets its own logger to DEBUG, hence the level after it."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 
 
 def tokenize(text: str) -> list[str]:
@@ -29,9 +40,7 @@ def tokenize(text: str) -> list[str]:
     for match in _TOKEN.finditer(text.lower()):
         word = match.group(0)
         if _CJK.match(word):
-            import jieba  # loads its dictionary on first use; only folders with Chinese pay for it
-
-            tokens.extend(t for t in jieba.lcut_for_search(word) if t.strip() and t not in _STOPWORDS)
+            tokens.extend(t for t in _jieba().lcut_for_search(word) if t.strip() and t not in _STOPWORDS)
         elif word not in _STOPWORDS:
             tokens.append(word)
     return tokens
