@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,9 +32,6 @@ class AnswerRequest:
     history: list[ChatTurn] = field(default_factory=list)
     asked: str = ""  # what the user typed, before condensation
     term_weights: dict[str, float] | None = None  # content term → weight by its rarity in the collection
-    # Cosine similarity of each text to the question, with the collection's embedder: lets the extractive
-    # answerer find the sentence that means what was asked when it shares few words with it.
-    similarity: Callable[[list[str]], list[float]] | None = None
 
     def __post_init__(self) -> None:
         self.asked = self.asked or self.question

@@ -52,7 +52,6 @@ SECOND_EXCERPT_GAIN = 0.25  # share of the question's weight a second excerpt ad
 SECOND_EXCERPT_SHARE = 0.6  # or nearly as good a match as the first: the answer may well be there instead
 REPEAT_SHARE = 0.6  # a second excerpt sharing this share of its words with the first adds nothing
 MIN_UNIT_TOKENS = 2
-SEMANTIC_WEIGHT = 0.5  # a unit's cosine to the question, beside the share of the question's terms it holds
 
 
 @dataclass
@@ -260,11 +259,9 @@ class ExtractiveAnswerer:
             for unit in split_units(strip_markers(turn.content))
         }
         how_to = is_how_to(request.asked) or is_how_to(request.question)
-        considered = [split_units(hit.text) for hit in request.passages[:PASSAGES_CONSIDERED]]
-        semantic = semantic_scores(request, considered)
         candidates = []
-        for n, (hit, units) in enumerate(zip(request.passages, considered, strict=False), start=1):
-            excerpt = best_excerpt(n, hit, units, weights, how_to, said_before, semantic)
+        for n, hit in enumerate(request.passages[:PASSAGES_CONSIDERED], start=1):
+            excerpt = best_excerpt(n, hit, weights, how_to, said_before)
             if excerpt is not None:
                 candidates.append(excerpt)
         if not candidates:
@@ -301,25 +298,10 @@ def question_weights(standalone: str, asked: str, term_weights: dict[str, float]
     return weights
 
 
-def semantic_scores(request: AnswerRequest, considered: list[list[Unit]]) -> dict[str, float]:
-    """Each sentence's or block's cosine to the question, in one embedding call; empty without an embedder."""
-    if request.similarity is None:
-        return {}
-    texts = list(dict.fromkeys(u.text for units in considered for u in units if u.kind not in ("title", "term")))
-    return dict(zip(texts, request.similarity(texts), strict=True)) if texts else {}
-
-
-def best_excerpt(
-    n: int,
-    hit: Hit,
-    units: list[Unit],
-    weights: dict[str, float],
-    how_to: bool,
-    said_before: set[str],
-    semantic: dict[str, float],
-) -> Excerpt | None:
+def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said_before: set[str]) -> Excerpt | None:
     """The unit of one passage that matches the question best, read on for a few sentences within its
     section (or to the end of the example it introduces), with the term an option's description belongs to."""
+    units = split_units(hit.text)
     if not units:
         return None
     title_terms = frozenset(normalise_term(t) for t in content_terms(hit.heading_path))
@@ -352,12 +334,11 @@ def best_excerpt(
         (
             coverage(unit.terms | (unit.section or title_terms))
             + TIE_BREAK * coverage(unit.terms)
-            + (CODE_BONUS if how_to and shows_example(index) else 0.0)
-            + SEMANTIC_WEIGHT * max(semantic.get(unit.text, 0.0), 0.0),
+            + (CODE_BONUS if how_to and shows_example(index) else 0.0),
             index,
         )
         for index, unit in enumerate(units)
-        if usable(unit) and ((unit.terms | unit.section) & weights.keys() or unit.text in semantic)
+        if usable(unit) and (unit.terms | unit.section) & weights.keys()
     ]
     if not scored:
         return None

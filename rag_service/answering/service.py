@@ -7,7 +7,7 @@ The CLI's `ask` and the API's `/api/ask` and `/v1/chat/completions` all consume 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,6 @@ from rag_service.errors import BackendUnavailableError
 from rag_service.retrieval import Hit, SearchOptions, retrieve
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings
-from rag_service.stores.registry import CollectionIndexes
 
 
 @dataclass
@@ -96,8 +95,7 @@ def ask_events(
         pieces.append(declined)
         yield "token", declined
     else:
-        scorer = similarity(indexes, standalone)
-        request = AnswerRequest(standalone, passages, history, asked=question, term_weights=weights, similarity=scorer)
+        request = AnswerRequest(standalone, passages, history, asked=question, term_weights=weights)
         try:
             for piece in answerer.stream(request):
                 pieces.append(piece)
@@ -115,18 +113,6 @@ def ask_events(
         result.uncited = not result.citations
     yield "citations", result.citations
     yield "done", result
-
-
-def similarity(indexes: CollectionIndexes, question: str) -> Callable[[list[str]], list[float]]:
-    """Cosine of texts to the question with the collection's embedder (under the index lock, like retrieval:
-    one tokenizer must not serve two threads at once)."""
-
-    def score(texts: list[str]) -> list[float]:
-        with indexes.lock:
-            vectors = indexes.embedder.embed_documents([question, *texts])
-        return (vectors[1:] @ vectors[0]).tolist()
-
-    return score
 
 
 def evidence_thresholds(settings: Settings) -> EvidenceThresholds:
