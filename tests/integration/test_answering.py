@@ -16,16 +16,19 @@ import httpx
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from sqlalchemy import select
 
 from rag_service.answering import TRUSTED, build_answerer
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.chat import ChatModelAnswerer
 from rag_service.answering.llamacpp import bundled_model_path
 from rag_service.answering.service import ask, ask_events
+from rag_service.db.models import Chunk
 from rag_service.indexing import ingest_folder
 from rag_service.retrieval import SearchOptions, retrieve
 from rag_service.runtime import Runtime
 from rag_service.stores.lexical_index import tokenize
+from tests.conftest import make_settings
 from tests.integration.server import free_port
 
 
@@ -340,3 +343,45 @@ def test_reranker_reorders_hits_before_merging(team: Runtime) -> None:
         team, "team", "rotate the API keys", options(team, mode="dense", top_k=50, merge_neighbours=False)
     )
     assert [h.chunk_id for h in reranked] == [h.chunk_id for h in reversed(plain)]
+
+
+CACHE_GUIDE = """# The build cache
+
+## Emptying it
+
+The build cache keeps compiled objects for every branch you have built, and it grows without bound on busy
+machines. Old entries are never removed by themselves, because the cache cannot know which branches you will
+build again. When the disk fills up, or after a toolchain upgrade that makes every entry useless, empty it by
+hand. To empty the build cache completely, run:
+
+```
+buildctl prune --all --force
+```
+
+Release notes are published on Fridays, and the mailing list announces each one with its download links.
+"""
+# Other pages about the build cache, so that the chunk holding the command is no near neighbour in the ranking.
+CACHE_PAGES = {
+    "size.md": "# Cache size\n\nThe build cache grows with every branch built; on busy machines the build cache "
+    "can take hundreds of gigabytes. Watch the build cache size on the dashboard.\n",
+    "where.md": "# Cache location\n\nThe build cache lives under /var/cache/build; move the build cache to a "
+    "larger disk by changing cache_dir. Every machine has its own build cache.\n",
+}
+
+
+def test_a_passage_that_introduces_an_example_brings_the_example(tmp_path: Path) -> None:
+    runtime = Runtime(make_settings(tmp_path, chunk_size_tokens=90))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "cache.md").write_text(CACHE_GUIDE)
+    for name, text in CACHE_PAGES.items():
+        (folder / name).write_text(text)
+    ingest_folder(runtime, "ops", folder)
+    with runtime.sessions() as session:
+        texts = session.scalars(select(Chunk.text).order_by(Chunk.ordinal)).all()
+    assert any(t.rstrip().endswith("run:") for t in texts), "the splitter no longer cuts before the example"
+    question = "How do I empty the build cache completely?"
+    hits = retrieve(runtime, "ops", question, options(runtime, top_k=1))
+    assert hits[0].path == "cache.md" and "buildctl prune --all --force" in hits[0].text
+    result = ask(runtime, "ops", question, options(runtime, top_k=1), build_answerer(runtime.settings, policy=TRUSTED))
+    assert "buildctl prune --all --force" in result.answer and result.citations[0].path == "cache.md"
