@@ -9,8 +9,8 @@ The signals come from retrieval, not from an answer:
   runs of capitalised words as a phrase ("GitHub Actions"), and single capitalised words and file names
   (`.psd`) that the collection never uses at all ("Gitea"). When the thing asked about is absent,
   the passages are about something near it;
-- `quantity`: a question asking for a measured quantity (bytes, per second, percent, how much faster) or a
-  date needs a number with that unit, or a date, in the passages;
+- `quantity`: a question asking for a measured quantity (bytes, per second, percent, how much faster), a date
+  or a price needs a number with that unit, a year or month, or an amount of money in the passages;
 - `agreement`: whether the dense and lexical rankings put the same document near the top; reported with every
   answer, but not part of the decision: on the dev sets it did not separate answerable from unanswerable.
 
@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 
-from rag_service.answering.terms import asked_unit, content_terms, names, normalise_term
+from rag_service.answering.terms import asked_quantity, content_terms, names, normalise_term
 from rag_service.retrieval import Hit
 from rag_service.stores.lexical_index import tokenize
 
@@ -97,11 +97,12 @@ def missing_names(question: str, hits: list[Hit], frequencies: dict[str, int]) -
 
 
 def unmet_quantity(question: str, text: str) -> str | None:
-    """The unit a quantity question asks for, when the text has no number with it."""
-    unit = asked_unit(question)
-    if unit is None:
+    """What a quantity question asks for (in words), when the text holds nothing of the kind."""
+    asked = asked_quantity(question)
+    if asked is None:
         return None
-    return None if re.search(rf"\d[\d,.]*\s*{unit}", text, re.IGNORECASE) else unit
+    pattern, what = asked
+    return None if pattern.search(text) else what
 
 
 def assess(
@@ -124,13 +125,13 @@ def assess(
     coverage = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
     missing = missing_names(question, top, frequencies)
     evidence = Evidence(True, "", dense, round(coverage, 4), missing, agreement)
-    unit = unmet_quantity(question, text)
+    unmet = unmet_quantity(question, text)
     if dense is not None and dense < thresholds.min_dense:
         evidence.answerable, evidence.reason = False, "the closest passage is not about the question"
     elif missing:
         evidence.answerable, evidence.reason = False, f"no passage mentions {', '.join(missing)}"
     elif coverage < thresholds.min_coverage:
         evidence.answerable, evidence.reason = False, "the passages miss most of what the question asks"
-    elif unit is not None:
-        evidence.answerable, evidence.reason = False, f"no passage gives a number in {unit}"
+    elif unmet is not None:
+        evidence.answerable, evidence.reason = False, f"no passage gives {unmet}"
     return evidence

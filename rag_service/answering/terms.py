@@ -96,26 +96,57 @@ def names(question: str) -> list[Name]:
     return found
 
 
-# Quantities a question can ask for, and the unit an answer would give them in.
+# Quantities a question can ask for: (the question's pattern, what an answer would hold, what that is).
+_NUMBER = r"\d[\d,.]*\s*"
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
 _QUANTITY = [
     (
         re.compile(r"\bhow (many|much)\b[^?]*\b(bytes|[kmg]i?b)\b|\bhow (big|large)\b|\bmemory\b[^?]*\bhow much", re.I),
-        r"(bytes|[kmg]i?b)\b",
+        re.compile(_NUMBER + r"(bytes|[kmg]i?b)\b", re.I),
+        "a size",
     ),
-    (re.compile(r"\bhow many (times|retries|attempts)\b", re.I), r"(times|retries|attempts)\b"),
-    (re.compile(r"\bper second\b|\bthroughput\b", re.I), r"(per second|/s)\b"),
-    (re.compile(r"\bpercent(age)?\b", re.I), r"(%|percent)"),
     (
-        re.compile(r"\b(what|which) (date|day|year)\b|\bwhen (will|does|did)\b[^?]*\b(end|stop|released?)\b", re.I),
-        r"((19|20)\d\d|january|february|march|april|may|june|july|august|september|october|november|december)",
+        re.compile(r"\bhow many (times|retries|attempts)\b", re.I),
+        re.compile(_NUMBER + r"(times|retries|attempts)\b", re.I),
+        "a count",
     ),
-    (re.compile(r"\bhow much (faster|slower)\b|\b(faster|slower) than\b[^?]*\bhow much", re.I), r"(times|x|%)"),
+    (
+        re.compile(r"\bper second\b|\bthroughput\b", re.I),
+        re.compile(_NUMBER + r"(per second|/s)\b", re.I),
+        "a rate",
+    ),
+    (re.compile(r"\bpercent(age)?\b", re.I), re.compile(_NUMBER + r"(%|percent)", re.I), "a percentage"),
+    (
+        re.compile(r"\b(what|which) year\b|\bin what year\b", re.I),
+        re.compile(r"\b(19|20)\d\d\b"),
+        "a year",
+    ),
+    (
+        # A date is more than a year: a month with its day or year ("October 2027", "3 May"), or an ISO date.
+        re.compile(r"\b(what|which) (date|day)\b|\bwhen (will|does|did)\b[^?]*\b(end|stop|released?)\b", re.I),
+        re.compile(
+            rf"\b{_MONTH}\s+(\d{{1,2}}(st|nd|rd|th)?,?\s+)?(19|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)?\s+{_MONTH}\b"
+            r"|\b(19|20)\d\d-\d\d-\d\d\b"
+        ),
+        "a date",
+    ),
+    (
+        re.compile(r"\bhow much (faster|slower)\b|\b(faster|slower) than\b[^?]*\bhow much", re.I),
+        re.compile(_NUMBER + r"(times|x|%)", re.I),
+        "a speed-up",
+    ),
+    (
+        re.compile(r"\bhow much\b[^?]*\b(cost|costs|charge|charges|pay)\b|\b(price|pricing|fees?)\b", re.I),
+        re.compile(r"[$€£¥]\s?\d|" + _NUMBER + r"(\$|€|£|usd|eur|gbp|dollars?|euros?|pounds?)(?!\w)", re.I),
+        "a price",
+    ),
 ]
 
 
-def asked_unit(question: str) -> str | None:
-    """The unit (as a regex) of the measured quantity the question asks for, if it asks for one."""
-    for pattern, unit in _QUANTITY:
-        if pattern.search(question):
-            return unit
+def asked_quantity(question: str) -> tuple[re.Pattern[str], str] | None:
+    """What an answer to a question asking for a measured quantity, a date or a price must hold (a pattern),
+    and what that is in words; None for other questions."""
+    for asks, answer, what in _QUANTITY:
+        if asks.search(question):
+            return answer, what
     return None

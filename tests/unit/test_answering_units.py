@@ -15,6 +15,7 @@ from rag_service.answering.citations import (
     remove_invalid_markers,
 )
 from rag_service.answering.condense import condense_by_rule
+from rag_service.answering.evidence import unmet_quantity
 from rag_service.answering.extractive import ExtractiveAnswerer, split_units
 from rag_service.answering.prompt import DECLINE_SENTENCE, build_messages, fit_passages, format_passages
 from rag_service.retrieval import Hit, join_overlapping, path_matches, reciprocal_rank_fusion
@@ -254,3 +255,21 @@ def test_citation_quote_keeps_numbers_inside_the_text() -> None:
     chunks = {101: ChunkText(passage.text, 3, None, "CLI")}
     [citation] = build_citations("Expecting a property name: line 1 column 2 (char 1) [1]", [passage], chunks)
     assert citation.quote.endswith("(char 1)") and citation.start_line == 3
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "unmet"),
+    [
+        ("How many bytes does an empty dict take?", "An empty dict takes 64 bytes.", None),
+        ("How many bytes does an empty dict take?", "A dict maps keys to values.", "a size"),
+        ("Which year was the module added?", "It was added in 2001.", None),
+        ("On what date does 3.11 stop getting fixes?", "Support ends in October 2027.", None),
+        ("On what date does 3.11 stop getting fixes?", "Released in 2022; you may upgrade.", "a date"),
+        ("When will the 3.11 series end?", "on 2027-10-24", None),
+        ("How much does the LTS contract cost?", "Freexian offers LTS contracts.", "a price"),
+        ("How much does the LTS contract cost?", "It costs $1,500 a year, or 1200 EUR.", None),
+        ("How do I install the package?", "Run apt install.", None),
+    ],
+)
+def test_quantity_questions_need_that_kind_of_number(question: str, passage: str, unmet: str | None) -> None:
+    assert unmet_quantity(question, passage) == unmet
