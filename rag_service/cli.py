@@ -246,7 +246,8 @@ def ask(
         if result.citations:
             out.print("\nSources:")
             for citation in result.citations:
-                out.print(f"[{citation.n}] {citation.location()}", highlight=False, markup=False)
+                heading = f" ({citation.heading})" if citation.heading else ""
+                out.print(f"[{citation.n}] {citation.location()}{heading}", highlight=False, markup=False)
         elif result.error and result.hits:
             out.print("\nRetrieved passages:")
             for hit in result.hits:

@@ -4,6 +4,7 @@ llama-cpp-python's own OpenAI-compatible server, and backends that refuse or han
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -283,6 +284,7 @@ def test_cli_ask_with_openai_backend(corpus: Path, cli_env: dict[str, str], llam
         check=True,
     )
     assert "Sources:" in plain.stdout and "[1] handbook.md:" in plain.stdout
+    assert re.search(r"^\[1\] handbook\.md:\d+-\d+ \(Operations handbook", plain.stdout, re.MULTILINE)  # its section
 
 
 def test_refused_connection_names_backend_and_keeps_sources(
