@@ -9,8 +9,9 @@ The signals come from retrieval, not from an answer:
   runs of capitalised words as a phrase ("GitHub Actions"), and single capitalised words and file names
   (`.psd`) that the collection never uses at all ("Gitea"). When the thing asked about is absent,
   the passages are about something near it;
-- `quantity`: a question asking for a measured quantity (bytes, per second, percent, how much faster), a date
-  or a price needs a number with that unit, a year or month, or an amount of money in the passages;
+- `quantity`: a question asking for a measured quantity (bytes, per second, percent, how much faster), a date,
+  a year or a price needs it in the passages: a number with that unit, a month with its day or year, a year,
+  an amount of money (`terms.asked_quantity`);
 - `agreement`: whether the dense and lexical rankings put the same document near the top; reported with every
   answer, but not part of the decision: on the dev sets it did not separate answerable from unanswerable.
 
