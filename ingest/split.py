@@ -6,6 +6,7 @@ chunk (heading path included) is silently truncated by the model's token limit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
@@ -20,6 +21,7 @@ MAX_HEADING_CHARS = 200
 MIN_CHUNK_TOKENS = 32
 # [CLS] and [SEP] around the text, and the newline between heading path and text.
 SPECIAL_TOKENS = 3
+_FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
 
 
 def _splitter(
@@ -67,11 +69,14 @@ def split_sections(
         heading = _shorten_heading(section.heading_path)
         heading_tokens = count_tokens(heading) if heading else 0
         budget = max(MIN_CHUNK_TOKENS, min(chunk_size, max_tokens - heading_tokens - SPECIAL_TOKENS))
+        fences = [(m.start(), m.group(1)) for m in _FENCE.finditer(section.text)] if language is None else []
         for text, start in _split_text(section.text, budget, min(chunk_overlap, budget // 4), count_tokens, language):
             start_line = end_line = None
             if section.start_line is not None:
                 start_line = section.start_line + section.text.count("\n", 0, start)
                 end_line = start_line + text.count("\n")
+            if fences:
+                text = _close_fences(text, start, fences, count_tokens, max_tokens - heading_tokens - SPECIAL_TOKENS)
             chunks.append(
                 TextChunk(
                     text=text,
@@ -83,6 +88,23 @@ def split_sections(
                 )
             )
     return chunks
+
+
+def _close_fences(
+    text: str, start: int, fences: list[tuple[int, str]], count_tokens: TokenCounter, limit: int
+) -> str:
+    """A chunk cut inside a fenced code block gets the fence it lacks at its start or end, so that every chunk
+    reads as well-formed Markdown: a dangling closing fence would otherwise open a block at the wrong place and
+    turn the prose after it into code, for the answerer and the model alike. Within the model's limit only."""
+    before = [marker for offset, marker in fences if offset < start]
+    inside = [marker for offset, marker in fences if start <= offset < start + len(text)]
+    opened = before[-1] if len(before) % 2 else None
+    fixed = f"{opened}\n{text}" if opened else text
+    if (len(inside) + bool(opened)) % 2:
+        fixed += "\n" + (inside[-1] if inside else opened or "```")
+    if fixed != text and count_tokens(fixed) > limit:
+        return text
+    return fixed
 
 
 def _split_text(

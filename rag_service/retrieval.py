@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import re
 from dataclasses import asdict, dataclass, field
 
 import faiss
@@ -304,10 +305,26 @@ def _adjacent(passage: Hit, hit: Hit) -> bool:
     return hit.ordinal in (passage.ordinal - 1, passage.ordinal + len(passage.chunk_ids))
 
 
+_CLOSING_FENCE = re.compile(r"\n[ \t]*(```|~~~)[ \t]*$")
+_OPENING_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*\n")
+
+
 def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:
-    """Concatenate two consecutive chunks, dropping the text the splitter repeated in both."""
+    """Concatenate two consecutive chunks, dropping the text the splitter repeated in both. A code block cut
+    between them was closed at the end of the first and opened again at the start of the second (ingest's
+    split): joined, it is one block again."""
+    closing, opening = _CLOSING_FENCE.search(first), _OPENING_FENCE.match(second)
+    if closing and opening:
+        inner_first, inner_second = first[: closing.start()], second[opening.end() :]
+        joined = _join_text(inner_first, inner_second, min_overlap)
+        if joined is not None:
+            return joined
+    return _join_text(first, second, min_overlap) or first + "\n" + second
+
+
+def _join_text(first: str, second: str, min_overlap: int) -> str | None:
     longest = min(len(first), len(second))
     for size in range(longest, min_overlap - 1, -1):
         if first.endswith(second[:size]):
             return first + second[size:]
-    return first + "\n" + second
+    return None
