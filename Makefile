@@ -14,7 +14,7 @@ $(PY):
 # CPU torch first: the build on this machine's disk, not the multi-GB CUDA one a plain resolve pulls.
 $(RUN_STAMP): pyproject.toml | $(PY)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e .
+	$(PIP) install -e '.[ocr]'
 	touch $@
 
 # llama.cpp for AVX2 without AMX: its AMX kernels crash on Xeons that have them (ggml-org/llama.cpp#20824),

@@ -2,6 +2,11 @@
 
 The length function is passed in, so chunks are sized by whichever embedder the collection uses, and no
 chunk (heading path included) is silently truncated by the model's token limit.
+
+Markdown tables (every loader gives tables in that form) are not left to the splitter, which would cut them
+anywhere: a table that fits is one chunk, with the short paragraph before it (its caption) where that fits too;
+a longer one is cut between rows, and each piece starts with the table's header row, so a cell is never read
+without the column it belongs to.
 """
 
 from __future__ import annotations
@@ -22,6 +27,13 @@ MIN_CHUNK_TOKENS = 32
 # [CLS] and [SEP] around the text, and the newline between heading path and text.
 SPECIAL_TOKENS = 3
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
+# A header row, then a delimiter row of dashes (GitHub's pipe tables, with or without the outer pipes).
+_TABLE = re.compile(
+    r"^(?P<header>[^\n]*\|[^\n]*)\n(?P<rule>[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*)\n"
+    r"(?P<rows>(?:[^\n]*\|[^\n]*(?:\n|$))*)",
+    re.MULTILINE,
+)
+Piece = tuple[str, int, int]  # chunk text, and the span of the section's text it comes from
 
 
 def _splitter(
@@ -70,12 +82,13 @@ def split_sections(
         heading_tokens = count_tokens(heading) if heading else 0
         budget = max(MIN_CHUNK_TOKENS, min(chunk_size, max_tokens - heading_tokens - SPECIAL_TOKENS))
         fences = [(m.start(), m.group(1)) for m in _FENCE.finditer(section.text)] if language is None else []
-        for text, start in _split_text(section.text, budget, min(chunk_overlap, budget // 4), count_tokens, language):
+        overlap = min(chunk_overlap, budget // 4)
+        for text, start, end in _split_section(section.text, budget, overlap, count_tokens, language, fences):
             start_line = end_line = None
             if section.start_line is not None:
                 start_line = section.start_line + section.text.count("\n", 0, start)
-                end_line = start_line + text.count("\n")
-            if fences:
+                end_line = start_line + section.text.count("\n", start, end)
+            if fences and section.text.startswith(text, start):
                 text = _close_fences(text, start, fences, count_tokens, max_tokens - heading_tokens - SPECIAL_TOKENS)
             chunks.append(
                 TextChunk(
@@ -90,9 +103,75 @@ def split_sections(
     return chunks
 
 
-def _close_fences(
-    text: str, start: int, fences: list[tuple[int, str]], count_tokens: TokenCounter, limit: int
-) -> str:
+def _split_section(
+    text: str, size: int, overlap: int, count_tokens: TokenCounter, language: str | None, fences: list[tuple[int, str]]
+) -> list[Piece]:
+    tables = [] if language else _tables(text, fences)
+    if not tables or count_tokens(text.strip()) <= size:
+        return [
+            (piece, start, start + len(piece))
+            for piece, start in _split_text(text, size, overlap, count_tokens, language)
+        ]
+    pieces: list[Piece] = []
+    position = 0
+    for table in tables:
+        before = text[position : table.start()]
+        prose = [
+            (p, position + s, position + s + len(p)) for p, s in _split_text(before, size, overlap, count_tokens, None)
+        ]
+        rows = _table_pieces(table, size, count_tokens)
+        caption = prose[-1] if prose else None
+        if caption and len(rows) == 1 and count_tokens(f"{caption[0]}\n\n{rows[0][0]}") <= size:
+            prose[-1] = (text[caption[1] : rows[0][2]].strip(), caption[1], rows[0][2])
+            rows = []
+        pieces.extend(prose + rows)
+        position = table.end()
+    pieces.extend(
+        (p, position + s, position + s + len(p))
+        for p, s in _split_text(text[position:], size, overlap, count_tokens, None)
+    )
+    return pieces
+
+
+def _tables(text: str, fences: list[tuple[int, str]]) -> list[re.Match[str]]:
+    """Markdown tables outside fenced code blocks."""
+    code = [(fences[i][0], fences[i + 1][0] if i + 1 < len(fences) else len(text)) for i in range(0, len(fences), 2)]
+    return [m for m in _TABLE.finditer(text) if not any(start <= m.start() < end for start, end in code)]
+
+
+def _table_pieces(table: re.Match[str], size: int, count_tokens: TokenCounter) -> list[Piece]:
+    """The table whole where it fits; else runs of rows, each under the header and delimiter rows."""
+    whole = table.group(0).rstrip("\n")
+    if count_tokens(whole) <= size:
+        return [(whole, table.start(), table.start() + len(whole))]
+    head = f"{table.group('header')}\n{table.group('rule')}"
+    head_tokens = count_tokens(head)
+    pieces: list[Piece] = []
+    rows: list[str] = []
+    start = offset = table.start("rows")
+    tokens = head_tokens
+    for row in table.group("rows").splitlines(keepends=True):
+        row_tokens = count_tokens(row)
+        if rows and tokens + row_tokens > size:
+            pieces.append((head + "\n" + "".join(rows).rstrip("\n"), start, offset))
+            rows, start, tokens = [], offset, head_tokens
+        rows.append(row)
+        tokens += row_tokens
+        offset += len(row)
+    if rows:
+        pieces.append((head + "\n" + "".join(rows).rstrip("\n"), start, offset))
+    if pieces:  # the first piece starts where the table does, header included
+        pieces[0] = (pieces[0][0], table.start(), pieces[0][2])
+    fitted: list[Piece] = []
+    for piece, start, end in pieces:
+        if count_tokens(piece) <= size:
+            fitted.append((piece, start, end))
+        else:  # one row longer than a chunk: cut as prose, like any long paragraph
+            fitted.extend((p, start, end) for p, _ in _split_text(piece, size, 0, count_tokens, None))
+    return fitted
+
+
+def _close_fences(text: str, start: int, fences: list[tuple[int, str]], count_tokens: TokenCounter, limit: int) -> str:
     """A chunk cut inside a fenced code block gets the fence it lacks at its start or end, so that every chunk
     reads as well-formed Markdown: a dangling closing fence would otherwise open a block at the wrong place and
     turn the prose after it into code, for the answerer and the model alike. Within the model's limit only."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -10,7 +12,7 @@ class Section:
     """A run of text from one place in a file: a page, or the body under one heading."""
 
     text: str
-    page: int | None = None  # 1-based, PDFs
+    page: int | None = None  # 1-based: a PDF page, a slide, a sheet, an EPUB chapter (the loader's page unit)
     start_line: int | None = None  # 1-based line of the text's first character, line-based formats
     heading_path: str = ""  # "Install > Linux"
 
@@ -32,6 +34,32 @@ class TextChunk:
 def embedding_text(heading_path: str, text: str) -> str:
     """What gets embedded and indexed: the heading path gives a passage its context."""
     return f"{heading_path}\n{text}" if heading_path else text
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What a loader may spend on one file, and where it reports a long step. The defaults are the settings'
+    defaults; the ingest fills them from the settings."""
+
+    ocr: bool = True  # pages without a text layer and image files
+    ocr_pdf_images: bool = False  # images inside PDF pages that do have text
+    max_image_pixels: int = 50_000_000
+    max_sheet_rows: int = 20_000
+    max_unpacked_bytes: int = 256 * 1024 * 1024  # a zip container's (docx, pptx, xlsx, epub, odf) expanded parts
+    max_unpacked_ratio: float = 200.0
+    converter: str = "soffice"  # LibreOffice, for legacy .doc/.ppt/.xls; "" turns the conversion off
+    seconds: float = 600.0
+    progress: Callable[[str], None] | None = None  # "OCR page 3 of 40"
+    started: float = field(default_factory=time.monotonic)
+
+    def report(self, step: str) -> None:
+        if self.progress is not None:
+            self.progress(step)
+
+    def check_time(self, doing: str) -> None:
+        """A loader's long loop calls this, so that one file cannot hold the ingest past the time limit."""
+        if time.monotonic() - self.started > self.seconds:
+            raise LoadError(f"over the time limit of {self.seconds:g} s (RAG_MAX_FILE_SECONDS) while {doing}")
 
 
 class LoadError(Exception):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ingest.loaders import loader_for
 from ingest.split import split_sections
-from ingest.types import LoadError, TextChunk
+from ingest.types import LoadError, LoadOptions, TextChunk
 from ingest.walk import walk_folder
 from rag_service.collections import get_or_create_collection
 from rag_service.db.embedding_cache import load_cached_vectors, store_cached_vectors
@@ -352,6 +352,7 @@ class _Ingest:
         self.cancel = cancel
         self.last_checkpoint = time.monotonic()
         self.last_progress_save = 0.0
+        self.reading = ""  # the preparing thread's long step ("scan.pdf: OCR page 3 of 40"), shown as progress
 
     def run(self, sync: bool) -> None:
         walked = walk_folder(self.root, self.settings.max_file_bytes)
@@ -424,6 +425,8 @@ class _Ingest:
                     outcome = outcomes.get(timeout=WAIT_SECONDS)
                 except queue.Empty:
                     self._check_cancel()  # a file that takes long to read does not delay a cancel
+                    if self.reading:
+                        self._report(self.reading)
                     continue
                 if outcome is None:
                     return
@@ -488,7 +491,7 @@ class _Ingest:
             return _Failed(rel, previous, reason, sha, stat.st_size, stat.st_mtime, loader.type)
 
         try:
-            sections = loader.load(data, rel)
+            sections = loader.load(data, rel, self._load_options(rel))
             del data
             chars = sum(len(section.text) for section in sections)
             if chars > limits.max_file_chars:
@@ -508,6 +511,8 @@ class _Ingest:
         except Exception as exc:  # a loader bug on one odd file must not stop the run
             log.exception("loading %s failed", rel)
             return failed(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.reading = ""
         if len(chunks) > limits.max_file_chunks:
             return failed(f"{len(chunks)} chunks, over the limit of {limits.max_file_chunks} (RAG_MAX_FILE_CHUNKS)")
         seconds = time.monotonic() - started
@@ -525,6 +530,24 @@ class _Ingest:
             chunks=chunks,
             document_id=previous.id if previous is not None else None,
             hashes=[sha256_text(chunk.embedding_text) for chunk in chunks],
+        )
+
+    def _load_options(self, rel: str) -> LoadOptions:
+        settings = self.settings
+
+        def progress(step: str) -> None:
+            self.reading = f"{rel}: {step}"
+
+        return LoadOptions(
+            ocr=settings.ocr,
+            ocr_pdf_images=settings.ocr_pdf_images,
+            max_image_pixels=int(settings.max_image_megapixels * 1_000_000),
+            max_sheet_rows=settings.max_sheet_rows,
+            max_unpacked_bytes=int(settings.max_unpacked_mb * 1024 * 1024),
+            max_unpacked_ratio=settings.max_archive_ratio,
+            converter=settings.libreoffice,
+            seconds=settings.max_file_seconds,
+            progress=progress,
         )
 
     def _unchanged(self, rel: str) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.loaders import page_unit
 from rag_service.collections import find_collection
 from rag_service.db.models import Chunk, Document
 from rag_service.errors import InvalidInputError
@@ -33,9 +34,10 @@ GLOB_CHARS = set("*?[")
 
 
 def describe_location(path: str, page: int | None, start_line: int | None, end_line: int | None) -> str:
-    """`guide.pdf p.3`, `docs/setup.md:12-20`, or the path alone."""
+    """`guide.pdf p.3`, `deck.pptx slide 7`, `budget.xlsx sheet 2`, `docs/setup.md:12-20`, or the path alone."""
     if page is not None:
-        return f"{path} p.{page}"
+        unit = page_unit(path)
+        return f"{path} p.{page}" if unit == "page" else f"{path} {unit} {page}"
     if start_line is not None:
         return f"{path}:{start_line}-{end_line}"
     return path
@@ -64,6 +66,7 @@ class Hit:
         if self.page is None:
             data.pop("page")
         else:
+            data["page_unit"] = page_unit(self.path)
             data.pop("start_line")
             data.pop("end_line")
         return data

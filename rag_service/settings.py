@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     max_file_chars: int = 5_000_000
     max_file_chunks: int = 20_000
     max_file_seconds: float = 600.0
+    # Office files, scans and images (ingest/loaders/). OCR (RapidOCR, the `ocr` extra) reads PDF pages without a
+    # text layer and image files; images inside pages that have text only where ocr_pdf_images is on.
+    ocr: bool = True
+    ocr_pdf_images: bool = False
+    max_image_megapixels: float = 50.0  # a 600 dpi A4 scan is 35
+    max_sheet_rows: int = 20_000  # rows of one spreadsheet sheet
+    max_unpacked_mb: float = 256.0  # the expanded parts of a docx/pptx/xlsx/odf/epub container
+    libreoffice: str = "soffice"  # converts legacy .doc/.ppt/.xls; "" turns the conversion off
     # Background jobs run on this many threads, never two of one collection at once.
     job_workers: int = 2
 

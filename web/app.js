@@ -295,7 +295,7 @@ function newConversation() {
 function placeOf(item) {
   const heading = item.heading || item.heading_path;
   const section = heading ? ` · ${heading.split(" > ").pop()}` : "";
-  if (item.page) return `${item.path}${section} · ${t("pageN", { page: item.page })}`;
+  if (item.page) return `${item.path}${section} · ${t(`${item.page_unit || "page"}N`, { page: item.page })}`;
   if (item.start_line) return `${item.path}${section} · ${t("lines", { start: item.start_line, end: item.end_line })}`;
   return `${item.path}${section}`;
 }

@@ -27,7 +27,7 @@ const STRINGS = {
     tooLarge: "Too large: {message}", backendDown: "The answer backend is unavailable: {message}",
     genericError: "Error: {message}", page: "{from}–{to} of {total}", passageIn: "{location}",
     created: "Collection “{name}” created.", syncStarted: "Syncing {path}…", documentsEmpty: "No documents yet.",
-    lines: "lines {start}–{end}", pageN: "page {page}",
+    lines: "lines {start}–{end}", pageN: "page {page}", slideN: "slide {page}", sheetN: "sheet {page}", chapterN: "chapter {page}",
   },
   zh: {
     apiKey: "API 密钥", language: "语言", collections: "文档集", newCollection: "新建文档集",
@@ -55,7 +55,7 @@ const STRINGS = {
     tooLarge: "太大：{message}", backendDown: "回答后端不可用：{message}",
     genericError: "错误：{message}", page: "第 {from}–{to} 个，共 {total} 个", passageIn: "{location}",
     created: "已创建文档集“{name}”。", syncStarted: "正在同步 {path}…", documentsEmpty: "还没有文档。",
-    lines: "第 {start}–{end} 行", pageN: "第 {page} 页",
+    lines: "第 {start}–{end} 行", pageN: "第 {page} 页", slideN: "第 {page} 张幻灯片", sheetN: "第 {page} 个工作表", chapterN: "第 {page} 章",
   },
 };
 

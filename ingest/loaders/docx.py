@@ -1,18 +1,21 @@
-"""Word .docx: paragraphs under their Heading styles, and tables as rows of cells."""
+"""Word .docx: paragraphs under their Heading styles, and tables as Markdown tables where they stand."""
 
 from __future__ import annotations
 
-import io
 import zipfile
 
 import docx as python_docx
+from docx.table import Table
 
-from ingest.types import LoadError, Section
+from ingest.loaders.containers import checked
+from ingest.loaders.tables import markdown_table
+from ingest.types import LoadError, LoadOptions, Section
 
 
-def load(data: bytes, name: str) -> list[Section]:
+def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
+    options = options or LoadOptions()
     try:
-        document = python_docx.Document(io.BytesIO(data))
+        document = python_docx.Document(checked(data, ".docx", options))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(f"unreadable .docx: {exc}") from exc
     sections: list[Section] = []
@@ -24,9 +27,14 @@ def load(data: bytes, name: str) -> list[Section]:
             sections.append(Section(text="\n".join(body), heading_path=" > ".join(t for _, t in stack)))
         body.clear()
 
-    for paragraph in document.paragraphs:
-        style = paragraph.style.name if paragraph.style is not None else ""
-        text = paragraph.text.strip()
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            table = markdown_table([cell.text for cell in row.cells] for row in block.rows)
+            if table:
+                body.extend(["", table, ""])  # blank lines: a table is a block of its own in Markdown
+            continue
+        style = block.style.name if block.style is not None else ""
+        text = block.text.strip()
         level = _heading_level(style)
         if level is not None and text:
             flush()
@@ -35,9 +43,6 @@ def load(data: bytes, name: str) -> list[Section]:
             stack.append((level, text))
         elif text:
             body.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            body.append(" | ".join(cell.text.strip() for cell in row.cells))
     flush()
     return sections
 

@@ -28,7 +28,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ingest.loaders import markdown
 from ingest.loaders.encoding import decode_text
-from ingest.types import Section
+from ingest.types import LoadOptions, Section
 
 CHROME_TAGS = "script, style, noscript, template, svg, canvas, nav, header, footer, aside, form, iframe, button"
 CHROME_SELECTORS = ", ".join(
@@ -178,7 +178,7 @@ def to_markdown(data: bytes) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
-def load(data: bytes, name: str) -> list[Section]:
+def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
     title, text = to_markdown(data)
     sections = markdown.load(text.encode("utf-8"), name)
     # Lines of the converted text do not match the file's lines, so HTML sections carry headings only.

@@ -6,14 +6,14 @@ import re
 
 from ingest.loaders.encoding import decode_text
 from ingest.loaders.headings import split_by_headings
-from ingest.types import Section
+from ingest.types import LoadOptions, Section
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
-def load(data: bytes, name: str) -> list[Section]:
+def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
     text = decode_text(data)
     lines = text.splitlines()
     in_fence = [False] * len(lines)

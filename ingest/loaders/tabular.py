@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ingest.loaders.encoding import decode_text
-from ingest.types import Section
+from ingest.types import LoadOptions, Section
 
 MAX_HEADER_CHARS = 200
 
 
-def load(data: bytes, name: str) -> list[Section]:
+def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
     text = decode_text(data)
     lines = text.splitlines()
     if not lines:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.loaders import page_unit
 from rag_service.retrieval import Hit, describe_location
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -38,7 +39,7 @@ class Citation:
     def to_dict(self) -> dict:
         data = {"n": self.n, "path": self.path, "chunk_id": self.chunk_id, "quote": self.quote, "heading": self.heading}
         if self.page is not None:
-            data["page"] = self.page
+            data["page"], data["page_unit"] = self.page, page_unit(self.path)
         else:
             data["start_line"], data["end_line"] = self.start_line, self.end_line
         return data

@@ -121,6 +121,7 @@ class ChunkOut(BaseModel):
     text: str
     heading_path: str
     page: int | None
+    page_unit: str | None = Field(default=None, description="What `page` counts: page, slide, sheet or chapter.")
     start_line: int | None
     end_line: int | None
 
@@ -155,6 +156,7 @@ class HitOut(BaseModel):
     chunk_id: int
     document_id: int
     page: int | None = None
+    page_unit: str | None = Field(default=None, description="What `page` counts: page, slide, sheet or chapter.")
     start_line: int | None = None
     end_line: int | None = None
     heading_path: str
@@ -199,6 +201,7 @@ class CitationOut(BaseModel):
     quote: str = Field(description="The quoted excerpt, or the start of the passage when the answer paraphrases.")
     heading: str = Field(default="", description="The section the excerpt stands in.")
     page: int | None = None
+    page_unit: str | None = Field(default=None, description="What `page` counts: page, slide, sheet or chapter.")
     start_line: int | None = None
     end_line: int | None = None
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from ingest.loaders import page_unit
 from rag_service.api.auth import ForbiddenError
 from rag_service.api.deps import Caller, RowId, State
 from rag_service.api.multipart import parse_upload
@@ -176,6 +177,7 @@ def _chunk_dict(chunk: Chunk, path: str) -> dict:
         "text": chunk.text,
         "heading_path": chunk.heading_path,
         "page": chunk.page,
+        "page_unit": page_unit(path) if chunk.page is not None else None,
         "start_line": chunk.start_line,
         "end_line": chunk.end_line,
     }

@@ -1,0 +1,59 @@
+"""Excel .xlsx/.xlsm: one section per sheet as a Markdown table, cited as "sheet N" under the sheet's name.
+
+openpyxl in read-only mode streams rows instead of building the workbook, and reads formulas as the values Excel
+saved with them. The first non-empty row is the header; the splitter repeats it in every chunk of the sheet, so
+a cell is always found with the column it belongs to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+from ingest.loaders.containers import checked
+from ingest.loaders.tables import markdown_table
+from ingest.types import LoadError, LoadOptions, Section
+
+
+def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
+    import openpyxl
+
+    options = options or LoadOptions()
+    try:
+        workbook = openpyxl.load_workbook(checked(data, ".xlsx", options), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        raise LoadError(f"unreadable .xlsx: {type(exc).__name__}: {exc}") from exc
+    sections = []
+    try:
+        for number, sheet in enumerate(workbook.worksheets, start=1):
+            rows = []
+            for row in sheet.iter_rows(values_only=True):
+                if len(rows) >= options.max_sheet_rows:
+                    raise LoadError(
+                        f"sheet {sheet.title!r} has more than {options.max_sheet_rows} rows "
+                        "(RAG_MAX_SHEET_ROWS)"
+                    )
+                if any(value is not None and str(value).strip() for value in row):
+                    rows.append([_value(value) for value in row])
+                if len(rows) % 1000 == 0:
+                    options.check_time(f"reading sheet {sheet.title!r}")
+            table = markdown_table(rows)
+            if table:
+                sections.append(Section(text=table, page=number, heading_path=sheet.title))
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        raise LoadError(f"unreadable .xlsx: {type(exc).__name__}: {exc}") from exc
+    finally:
+        workbook.close()
+    return sections
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ").removesuffix(" 00:00:00")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)

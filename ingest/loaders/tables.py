@@ -1,0 +1,32 @@
+"""Tables as Markdown, the one form every loader gives them in: the splitter keeps a table whole where it fits
+and repeats its header row in each piece where it does not (ingest/split.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+def cell_text(value: object) -> str:
+    """A cell on one line, its pipes escaped so they do not split the cell."""
+    if value is None:
+        return ""
+    text = str(value)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def markdown_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown_table(rows: Iterable[Sequence[object]]) -> str:
+    """The first row is the header. Rows are padded to the widest; a table of empty cells is ""."""
+    lines = [[cell_text(cell) for cell in row] for row in rows]
+    lines = [row for row in lines if any(row)]
+    if not lines:
+        return ""
+    width = max(len(row) for row in lines)
+    while width > 1 and not any(len(row) >= width and row[width - 1] for row in lines):
+        width -= 1  # columns empty all the way down
+    padded = [(row + [""] * width)[:width] for row in lines]
+    header, body = padded[0], padded[1:]
+    return "\n".join([markdown_row(header), markdown_row(["---"] * width), *(markdown_row(row) for row in body)])
