@@ -34,13 +34,16 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/rag-service db upgrade
 	$(VENV)/bin/rag-service serve
 
-# Browser and fonts for the web UI tests; git-doc for the eval and benchmarks; python3.11-doc (Sphinx) and
-# debian-handbook (DocBook) for the HTML cleaning tests and the python-doc eval (Debian packages).
+# Browser and fonts for the web UI tests (the CJK font also draws the Chinese OCR fixtures); git-doc for the eval
+# and benchmarks; python3.11-doc (Sphinx) and debian-handbook (DocBook) for the HTML cleaning tests and the
+# python-doc eval; LibreOffice (headless, ~20 s to install) for the legacy .doc/.ppt/.xls conversion test.
 system-deps:
-	@command -v chromium >/dev/null && [ -d /usr/share/doc/git-doc ] && [ -d /usr/share/doc/python3.11/html ] && \
-		[ -d /usr/share/doc/debian-handbook/html ] && fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
+	@command -v chromium >/dev/null && command -v soffice >/dev/null && [ -d /usr/share/doc/git-doc ] && \
+		[ -d /usr/share/doc/python3.11/html ] && [ -d /usr/share/doc/debian-handbook/html ] && \
+		fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			chromium fonts-noto-cjk git-doc python3.11-doc debian-handbook >/dev/null)
+			chromium fonts-noto-cjk git-doc python3.11-doc debian-handbook \
+			libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui >/dev/null)
 
 test: $(DEV_STAMP) system-deps
 	$(VENV)/bin/ruff check .

@@ -130,7 +130,7 @@ def build_corpus(root: Path) -> Path:
     make_pdf(root / "policy.pdf", PDF_PAGES)
     make_docx(root / "onboarding.docx")
     (root / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage garbage\n%%EOF")
-    (root / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (root / "design.psd").write_bytes(b"8BPS" + bytes(range(256)) * 4)
     (root / "data.txt.bak").write_bytes(b"x")
     (root / "disguised.txt").write_bytes(b"text\x00\x01\x02 binary")
     (root / "ignored" / "secret.md").write_text("# Secret\nThe launch code is 0000.\n")
@@ -157,4 +157,4 @@ INDEXED = {
     "onboarding.docx",
 }
 FAILED = {"broken.pdf"}
-SKIPPED = {"image.png", "data.txt.bak", "disguised.txt", "ignored/", "notes.tmp.md"}
+SKIPPED = {"design.psd", "data.txt.bak", "disguised.txt", "ignored/", "notes.tmp.md"}

@@ -66,9 +66,9 @@ def text_image(lines: list[str], font: str = LATIN_FONT, size: int = 34, width: 
     return image
 
 
-def image_bytes(image, format: str = "PNG") -> bytes:  # noqa: A002 - Pillow's own name for it
+def image_bytes(image, kind: str = "PNG") -> bytes:
     out = io.BytesIO()
-    image.save(out, format=format)
+    image.save(out, format=kind)
     return out.getvalue()
 
 

@@ -20,14 +20,12 @@ def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Sec
         from PIL import Image, ImageSequence, UnidentifiedImageError
     except ImportError as exc:
         raise LoadError("needs OCR, which is not installed: pip install 'rag-service[ocr]'") from exc
+    limit = f"over the limit of {options.max_image_pixels / 1e6:g} megapixels (RAG_MAX_IMAGE_MEGAPIXELS)"
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only: the size is checked before any decoding
         width, height = image.size
         if width * height > options.max_image_pixels:
-            raise LoadError(
-                f"image of {width} × {height} pixels, over the limit of {options.max_image_pixels / 1e6:g} "
-                "megapixels (RAG_MAX_IMAGE_MEGAPIXELS)"
-            )
+            raise LoadError(f"image of {width} × {height} pixels, {limit}")
         frames = getattr(image, "n_frames", 1)
         sections = []
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
@@ -38,6 +36,8 @@ def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Sec
                 sections.append(Section(text=text, page=number if frames > 1 else None))
     except LoadError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, for images far over ours
+        raise LoadError(f"image {limit}: {exc}") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise LoadError(f"unreadable image: {exc}") from exc
     return sections

@@ -47,7 +47,7 @@ def test_first_ingest_counts_types_and_failures(runtime: Runtime, corpus: Path) 
     assert all(f["reason"] for f in summary.failed)
     assert {s["path"] for s in summary.skipped} == SKIPPED
     reasons = {s["path"]: s["reason"] for s in summary.skipped}
-    assert reasons["image.png"] == "unsupported file type"
+    assert reasons["design.psd"] == "unsupported file type"
     assert reasons["disguised.txt"] == "binary content"
     assert summary.chunks_embedded > 0
     with runtime.sessions() as session:

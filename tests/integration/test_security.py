@@ -592,8 +592,8 @@ def test_uploads_store_only_what_ingest_reads_and_name_no_server_paths(tmp_path:
         big = upload("fresh", [("files", ("big.md", b"# Big\n" + b"word " * 20_000))])
         assert big.status_code == 413 and "RAG_MAX_FILE_MB" in big.json()["error"]["message"]
         assert not (tmp_path / "data" / "uploads" / "2").exists()
-        only_image = upload("fresh", [("files", ("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(200)))])
-        assert only_image.status_code == 415 and "unsupported file type" in only_image.json()["error"]["message"]
+        unsupported = upload("fresh", [("files", ("design.psd", b"8BPS" + bytes(200)))])
+        assert unsupported.status_code == 415 and "unsupported file type" in unsupported.json()["error"]["message"]
 
         # 6 and 10: Latin-1 and UTF-16 (no byte-order mark) text, a name with a colon, an RFC 2231 name.
         recipe = "La crème brûlée de la maison: crème fraîche, sucre, jaunes d’œuf et vanille.\n"
@@ -606,7 +606,7 @@ def test_uploads_store_only_what_ingest_reads_and_name_no_server_paths(tmp_path:
                     b"form-data; name=\"files\"; filename*=UTF-8''caf%C3%A9%2Fnotes.md",
                     b"# Caf\xc3\xa9\n\nOpen at nine.\n",
                 ),
-                (b'form-data; name="files"; filename="photo.png"', b"\x89PNG\r\n\x1a\n" + bytes(200)),
+                (b'form-data; name="files"; filename="design.psd"', b"8BPS" + bytes(200)),
                 (b'form-data; name="files"; filename=".DS_Store"', bytes(64)),
             ]
         )
@@ -614,7 +614,7 @@ def test_uploads_store_only_what_ingest_reads_and_name_no_server_paths(tmp_path:
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["files"] == 4
         assert {s["path"]: s["reason"] for s in accepted.json()["skipped"]} == {
-            "photo.png": "unsupported file type",
+            "design.psd": "unsupported file type",
             ".DS_Store": "hidden file or folder",
         }
         job = wait_job(client, accepted.json()["job_id"])
