@@ -120,10 +120,8 @@ def _split_section(
             (p, position + s, position + s + len(p)) for p, s in _split_text(before, size, overlap, count_tokens, None)
         ]
         rows = _table_pieces(table, size, count_tokens)
-        caption = prose[-1] if prose else None
-        if caption and len(rows) == 1 and count_tokens(f"{caption[0]}\n\n{rows[0][0]}") <= size:
-            prose[-1] = (text[caption[1] : rows[0][2]].strip(), caption[1], rows[0][2])
-            rows = []
+        if prose and len(rows) == 1:
+            prose[-1:] = _with_caption(text, prose[-1], rows.pop(), size, count_tokens)
         pieces.extend(prose + rows)
         position = table.end()
     pieces.extend(
@@ -131,6 +129,21 @@ def _split_section(
         for p, s in _split_text(text[position:], size, overlap, count_tokens, None)
     )
     return pieces
+
+
+def _with_caption(text: str, before: Piece, table: Piece, size: int, count_tokens: TokenCounter) -> list[Piece]:
+    """The piece before a table joined to it where both fit in one chunk; else the last paragraph of that piece
+    (a table's caption or lead-in) alone, where it fits; else the two apart."""
+    whole = text[before[1] : table[2]].strip()
+    if count_tokens(whole) <= size:
+        return [(whole, before[1], table[2])]
+    cut = before[0].rfind("\n\n")
+    if cut > 0:
+        start = before[1] + cut + 2
+        caption = text[start : table[2]].strip()
+        if count_tokens(caption) <= size:
+            return [(before[0][:cut].rstrip(), before[1], before[1] + cut), (caption, start, table[2])]
+    return [before, table]
 
 
 def _tables(text: str, fences: list[tuple[int, str]]) -> list[re.Match[str]]:

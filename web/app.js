@@ -203,7 +203,8 @@ function renderJob(job) {
   } else if (job.status === "running") {
     progress.max = Math.max(job.files_total, 1);
     progress.value = job.files_done;
-    $("#upload-text").textContent = t("progress", { done: job.files_done, total: job.files_total, chunks: job.chunks_embedded });
+    const step = job.current ? ` · ${job.current}` : "";  // a long step of one file: "scan.pdf: OCR page 3 of 40"
+    $("#upload-text").textContent = t("progress", { done: job.files_done, total: job.files_total, chunks: job.chunks_embedded }) + step;
   } else {
     progress.max = 1;
     progress.value = 1;

@@ -1,0 +1,116 @@
+"""Units of the Office, table and OCR code: reading order, table splitting, container checks, page triage."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from ingest.loaders import containers, spreadsheet
+from ingest.loaders.pdf import _meaningful
+from ingest.loaders.tables import markdown_table
+from ingest.ocr import Line, join_lines, reading_order
+from ingest.split import split_sections
+from ingest.types import LoadError, LoadOptions, Section
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_reading_order_keeps_columns_under_a_full_width_title() -> None:
+    title = Line(50, 10, 950, 40, "Annual report")
+    left = [Line(50, 60 + 30 * i, 450, 80 + 30 * i, f"left {i}") for i in range(4)]
+    right = [Line(550, 60 + 30 * i, 950, 80 + 30 * i, f"right {i}") for i in range(4)]
+    footer = Line(50, 220, 950, 240, "Page 1")
+    ordered = [line.text for line in reading_order([footer, *right, title, *reversed(left)])]
+    assert ordered == ["Annual report", *(f"left {i}" for i in range(4)), *(f"right {i}" for i in range(4)), "Page 1"]
+
+
+def test_boxes_on_one_line_join_with_a_space_and_paragraph_gaps_with_a_blank_line() -> None:
+    lines = [
+        Line(0, 0, 100, 20, "Total"),
+        Line(110, 2, 200, 21, "due"),
+        Line(0, 30, 100, 50, "next"),
+        Line(0, 100, 100, 120, "later"),
+    ]
+    assert join_lines(lines) == "Total due\nnext\n\nlater"
+
+
+def test_a_table_that_fits_is_one_chunk_with_its_caption() -> None:
+    table = markdown_table([["Name", "Port"], ["web", "80"], ["db", "5432"]])
+    prose = " ".join(["word"] * 150)
+    text = f"{prose}\n\nPorts in use:\n\n{table}\n\nAfter the table."
+    chunks = split_sections([Section(text=text, start_line=1)], words, 160, 0, 256)
+    with_table = [c for c in chunks if "| Name | Port |" in c.text]
+    assert len(with_table) == 1 and with_table[0].text.startswith("Ports in use:")
+    assert "| db | 5432 |" in with_table[0].text
+    assert with_table[0].start_line == 3 and with_table[0].end_line == 8
+
+
+def test_a_long_table_is_cut_between_rows_and_every_piece_has_the_header() -> None:
+    table = markdown_table([["Host", "Role"], *([f"host{n}", "worker"] for n in range(200))])
+    chunks = split_sections([Section(text=table, heading_path="Sheet1", page=1)], words, 60, 10, 256)
+    assert len(chunks) > 5
+    for chunk in chunks:
+        assert chunk.text.startswith("| Host | Role |\n| --- | --- |\n")
+        assert words(chunk.text) <= 60
+    rows = [line for chunk in chunks for line in chunk.text.splitlines()[2:]]
+    assert rows == [f"| host{n} | worker |" for n in range(200)]  # every row once, in order, no overlap
+
+
+def test_a_table_in_a_code_block_is_code() -> None:
+    text = "Intro " * 100 + "\n\n```\n| a | b |\n| --- | --- |\n| 1 | 2 |\n```\n\n" + "Outro " * 100
+    chunks = split_sections([Section(text=text)], words, 80, 0, 256)
+    assert any("```\n| a | b |" in c.text for c in chunks)
+
+
+def test_cells_keep_their_pipes_and_lose_their_line_breaks() -> None:
+    assert markdown_table([["Expr", "Meaning"], ["a|b", "either\nof them"], ["", ""]]) == (
+        "| Expr | Meaning |\n| --- | --- |\n| a\\|b | either of them |"
+    )
+
+
+def zipped(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_containers_refuse_bombs_encryption_and_non_zips() -> None:
+    options = LoadOptions(max_unpacked_bytes=64 * 1024 * 1024, max_unpacked_ratio=100)
+    with pytest.raises(LoadError, match="RAG_MAX_ARCHIVE_RATIO"):
+        containers.open_zip(zipped({"a.xml": b"\0" * (8 * 1024 * 1024)}), ".xlsx", options)
+    with pytest.raises(LoadError, match="RAG_MAX_UNPACKED_MB"):
+        containers.open_zip(zipped({"a.xml": b"\0" * (65 * 1024 * 1024)}), ".xlsx", options)
+    with pytest.raises(LoadError, match="password-protected"):
+        containers.open_zip(containers.OLE_MAGIC + bytes(512), ".docx", options)
+    with pytest.raises(LoadError, match="not a valid zip"):
+        containers.open_zip(b"just text", ".pptx", options)
+    assert containers.open_zip(zipped({"a.xml": b"<a/>"}), ".docx", options).namelist() == ["a.xml"]
+
+
+def test_sheet_values_read_as_a_person_sees_them() -> None:
+    import datetime as dt
+
+    assert spreadsheet._value(12000.0) == "12000" and spreadsheet._value(3400.5) == "3400.5"
+    assert spreadsheet._value(dt.datetime(2027, 3, 3)) == "2027-03-03"
+    assert spreadsheet._value(dt.datetime(2027, 3, 3, 9, 30)) == "2027-03-03 09:30:00"
+    assert spreadsheet._value(None) == "" and spreadsheet._value(True) == "True"
+
+
+def test_pages_that_need_ocr() -> None:
+    assert not _meaningful("")
+    assert not _meaningful("  3  ")  # a page number over a scanned image
+    assert not _meaningful("\ufffd\ufffd\ufffd\ufffd abcdefghijklmnopqrstuvw \ufffd\ufffd\ufffd\ufffd")
+    assert not _meaningful("%$#@!%$#@!%$#@!%$#@!%$#@! ab")  # glyphs without a Unicode mapping
+    assert _meaningful("Chapter 2: Installing the service on Debian")
+
+
+def test_a_loader_past_its_time_limit_stops_with_the_setting_named() -> None:
+    options = LoadOptions(seconds=0.0, started=0.0)
+    with pytest.raises(LoadError, match="RAG_MAX_FILE_SECONDS"):
+        options.check_time("reading page 3 by OCR")
