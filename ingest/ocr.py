@@ -53,7 +53,9 @@ def _get_engine() -> Any:
             raise LoadError(
                 "needs OCR, which is not installed: pip install 'rag-service[ocr]' (or set RAG_OCR=false)"
             ) from exc
-        _engine = RapidOCR(params={"Global.log_level": "error"})
+        # No text-line angle classifier: on upright scans it turned whole lines upside down and read them as
+        # noise (dense A4 page: character accuracy 0.93 with it, 0.999 without, at the same speed).
+        _engine = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False})
     return _engine
 
 

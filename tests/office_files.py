@@ -77,10 +77,10 @@ def scanned_pdf_bytes(pages: list[object | str]) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF(unit="pt", format="A4")
+    pdf.add_font("dejavu", fname=LATIN_FONT)
     for page in pages:
         pdf.add_page()
         if isinstance(page, str):
-            pdf.add_font("dejavu", fname=LATIN_FONT)
             pdf.set_font("dejavu", size=12)
             pdf.multi_cell(0, 16, page)
         else:
