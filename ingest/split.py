@@ -27,9 +27,11 @@ MIN_CHUNK_TOKENS = 32
 # [CLS] and [SEP] around the text, and the newline between heading path and text.
 SPECIAL_TOKENS = 3
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
-# A header row, then a delimiter row of dashes (GitHub's pipe tables, with or without the outer pipes).
+# A header row, then a delimiter row of dashes with at least one pipe (GitHub's pipe tables, with or without the
+# outer pipes; a bare "----" under a line is a setext heading or an AsciiDoc listing, not a table).
 _TABLE = re.compile(
-    r"^(?P<header>[^\n]*\|[^\n]*)\n(?P<rule>[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*)\n"
+    r"^(?P<header>[^\n]*\|[^\n]*)\n"
+    r"(?P<rule>[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*)\n"
     r"(?P<rows>(?:[^\n]*\|[^\n]*(?:\n|$))*)",
     re.MULTILINE,
 )

@@ -72,20 +72,22 @@ def image_bytes(image, kind: str = "PNG") -> bytes:
     return out.getvalue()
 
 
-def scanned_pdf_bytes(pages: list[object | str]) -> bytes:
-    """A PDF whose pages are images (a scan, no text layer) or, for a str, a page with a real text layer."""
+def scanned_pdf_bytes(pages: list[object]) -> bytes:
+    """A PDF whose pages are images (a scan, no text layer), a str (a page with a real text layer), or a
+    (str, image) pair: text with a picture under it, as in a report with a screenshot."""
     from fpdf import FPDF
 
     pdf = FPDF(unit="pt", format="A4")
     pdf.add_font("dejavu", fname=LATIN_FONT)
     for page in pages:
         pdf.add_page()
-        if isinstance(page, str):
+        text, image = (page, None) if isinstance(page, str) else page if isinstance(page, tuple) else (None, page)
+        if text is not None:
             pdf.set_font("dejavu", size=12)
-            pdf.multi_cell(0, 16, page)
-        else:
-            buffer = io.BytesIO(image_bytes(page))
-            pdf.image(buffer, x=0, y=0, w=pdf.w)
+            pdf.multi_cell(0, 16, text)
+        if image is not None:
+            top = pdf.get_y() + 20 if text is not None else 0
+            pdf.image(io.BytesIO(image_bytes(image)), x=0, y=top, w=pdf.w if text is None else pdf.w * 0.8)
     return bytes(pdf.output())
 
 

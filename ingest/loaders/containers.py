@@ -18,9 +18,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of encrypted OO
 def open_zip(data: bytes, kind: str, options: LoadOptions) -> zipfile.ZipFile:
     """The file as a checked zip archive, or a LoadError that says what is wrong with it."""
     if data.startswith(OLE_MAGIC):
-        raise LoadError(
-            f"password-protected or legacy-format {kind}: save it without a password in the current format"
-        )
+        raise LoadError(f"password-protected or legacy-format {kind}: save it without a password in the current format")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()

@@ -30,8 +30,7 @@ def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Sec
             for row in sheet.iter_rows(values_only=True):
                 if len(rows) >= options.max_sheet_rows:
                     raise LoadError(
-                        f"sheet {sheet.title!r} has more than {options.max_sheet_rows} rows "
-                        "(RAG_MAX_SHEET_ROWS)"
+                        f"sheet {sheet.title!r} has more than {options.max_sheet_rows} rows (RAG_MAX_SHEET_ROWS)"
                     )
                 if any(value is not None and str(value).strip() for value in row):
                     rows.append([_value(value) for value in row])

@@ -200,3 +200,15 @@ def test_ocr_turned_off_fails_scans_with_the_setting_named(tmp_path: Path) -> No
     assert set(failed) == {"scan.pdf", "photo.jpg"} and all("RAG_OCR=false" in r for r in failed.values())
     hit = top(runtime, "nightly backup of the ledger", collection="plain")
     assert (hit.path, hit.page) == ("mixed.pdf", 1)  # the text page is read; the scanned one is not
+
+
+def test_images_inside_text_pages_are_read_only_when_asked() -> None:
+    from ingest.loaders import pdf
+    from ingest.types import LoadOptions
+
+    screenshot = text_image(["Error 0x80070005: access denied"], width=1000)
+    data = scanned_pdf_bytes([(LOCATION_PAGE_TEXT, screenshot)])
+    (plain,) = pdf.load(data, "report.pdf", LoadOptions())
+    assert "nightly backup" in plain.text and "0x80070005" not in plain.text
+    (read,) = pdf.load(data, "report.pdf", LoadOptions(ocr_pdf_images=True))
+    assert "nightly backup" in read.text and "0x80070005" in read.text and read.page == 1
