@@ -20,7 +20,8 @@ from typing import Any
 
 from benchmarks.run import RESULTS, machine
 from ingest.loaders import loader_for
-from ingest.types import LoadOptions
+from rag_service.indexing import load_options
+from rag_service.settings import Settings
 from tests.office_files import CJK_FONT, image_bytes, scanned_pdf_bytes, text_image, write
 
 CHINESE = (
@@ -74,7 +75,7 @@ def load_seconds(name: str, data: bytes, runs: int) -> tuple[float, str]:
     times, text = [], ""
     for _ in range(runs):
         started = time.perf_counter()
-        sections = loader.load(data, name, LoadOptions())
+        sections = loader.load(data, name, load_options(Settings(_env_file=None)))  # type: ignore[call-arg]
         times.append(time.perf_counter() - started)
         text = "\n".join(section.text for section in sections)
     return round(statistics.median(times), 3), text

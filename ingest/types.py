@@ -38,17 +38,17 @@ def embedding_text(heading_path: str, text: str) -> str:
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """What a loader may spend on one file, and where it reports a long step. The defaults are the settings'
-    defaults; the ingest fills them from the settings."""
+    """What a loader may spend on one file, and where it reports a long step. Made from the settings by
+    `rag_service.indexing.load_options`, where every default lives."""
 
-    ocr: bool = True  # pages without a text layer and image files
-    ocr_pdf_images: bool = False  # images inside PDF pages that do have text
-    max_image_pixels: int = 50_000_000
-    max_sheet_rows: int = 20_000
-    max_unpacked_bytes: int = 256 * 1024 * 1024  # a zip container's (docx, pptx, xlsx, epub, odf) expanded parts
-    max_unpacked_ratio: float = 200.0
-    converter: str = "soffice"  # LibreOffice, for legacy .doc/.ppt/.xls; "" turns the conversion off
-    seconds: float = 600.0
+    ocr: bool  # pages without a text layer and image files
+    ocr_pdf_images: bool  # images inside PDF pages that do have text
+    max_image_pixels: int
+    max_sheet_rows: int
+    max_unpacked_bytes: int  # a zip container's (docx, pptx, xlsx, epub, odf) expanded parts
+    max_unpacked_ratio: float
+    converter: str  # LibreOffice, for legacy .doc/.ppt/.xls; "" turns the conversion off
+    seconds: float
     progress: Callable[[str], None] | None = None  # "OCR page 3 of 40"
     started: float = field(default_factory=time.monotonic)
 

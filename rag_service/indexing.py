@@ -35,6 +35,7 @@ from rag_service.db.embedding_cache import load_cached_vectors, store_cached_vec
 from rag_service.db.models import Chunk, Collection, Document, IngestRun, utcnow
 from rag_service.embedders import Embedder
 from rag_service.runtime import Runtime
+from rag_service.settings import Settings
 from rag_service.stores.registry import CollectionIndexes
 from rag_service.stores.vector_index import text_hashes
 
@@ -330,6 +331,21 @@ def _finish_run(runtime: Runtime, summary: IngestSummary, error: str | None = No
     )
 
 
+def load_options(settings: Settings, progress: Callable[[str], None] | None = None) -> LoadOptions:
+    """The loaders' limits and switches, from the settings."""
+    return LoadOptions(
+        ocr=settings.ocr,
+        ocr_pdf_images=settings.ocr_pdf_images,
+        max_image_pixels=int(settings.max_image_megapixels * 1_000_000),
+        max_sheet_rows=settings.max_sheet_rows,
+        max_unpacked_bytes=int(settings.max_unpacked_mb * 1024 * 1024),
+        max_unpacked_ratio=settings.max_archive_ratio,
+        converter=settings.libreoffice,
+        seconds=settings.max_file_seconds,
+        progress=progress,
+    )
+
+
 class _Ingest:
     def __init__(
         self,
@@ -533,22 +549,10 @@ class _Ingest:
         )
 
     def _load_options(self, rel: str) -> LoadOptions:
-        settings = self.settings
-
         def progress(step: str) -> None:
             self.reading = f"{rel}: {step}"
 
-        return LoadOptions(
-            ocr=settings.ocr,
-            ocr_pdf_images=settings.ocr_pdf_images,
-            max_image_pixels=int(settings.max_image_megapixels * 1_000_000),
-            max_sheet_rows=settings.max_sheet_rows,
-            max_unpacked_bytes=int(settings.max_unpacked_mb * 1024 * 1024),
-            max_unpacked_ratio=settings.max_archive_ratio,
-            converter=settings.libreoffice,
-            seconds=settings.max_file_seconds,
-            progress=progress,
-        )
+        return load_options(self.settings, progress)
 
     def _unchanged(self, rel: str) -> None:
         self.summary.unchanged += 1

@@ -12,8 +12,7 @@ from ingest.loaders.tables import markdown_table
 from ingest.types import LoadError, LoadOptions, Section
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
-    options = options or LoadOptions()
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     try:
         document = python_docx.Document(checked(data, ".docx", options))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:

@@ -20,8 +20,7 @@ NCX = "{http://www.daisy.org/z3986/2005/ncx/}"
 XHTML_TYPES = {"application/xhtml+xml", "text/html"}
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
-    options = options or LoadOptions()
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     archive = open_zip(data, ".epub", options)
     try:
         container = ET.fromstring(archive.read("META-INF/container.xml"))
@@ -51,7 +50,7 @@ def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Sec
         except KeyError:
             continue  # a spine entry the archive lacks: the rest of the book is still readable
         options.check_time(f"reading chapter {chapter + 1}")
-        chapter_sections = html.load(page, href)
+        chapter_sections = html.load(page, href, options)
         if chapter_sections:
             chapter += 1
             title = titles.get(href, "")

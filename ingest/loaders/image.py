@@ -12,8 +12,7 @@ from ingest import ocr
 from ingest.types import LoadError, LoadOptions, Section
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
-    options = options or LoadOptions()
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     if not options.ocr:
         raise LoadError("an image needs OCR, which is turned off (RAG_OCR=false)")
     try:

@@ -20,8 +20,7 @@ TARGETS = {
 MAX_CONVERT_SECONDS = 120.0
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
-    options = options or LoadOptions()
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     suffix = PurePosixPath(name).suffix.lower()
     target, read, package = TARGETS[suffix]
     command = shutil.which(options.converter) if options.converter else None

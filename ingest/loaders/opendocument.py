@@ -30,8 +30,7 @@ def _tag(prefix: str, name: str) -> str:
     return f"{{{NS[prefix]}}}{name}"
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
-    options = options or LoadOptions()
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     kind = "." + name.rsplit(".", 1)[-1].lower()
     archive = open_zip(data, kind, options)
     try:

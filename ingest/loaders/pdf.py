@@ -22,8 +22,7 @@ MIN_IMAGE_SIDE = 64  # embedded images smaller than this are rules, bullets and 
 _pdfium_lock = threading.Lock()  # pdfium is not thread-safe
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
-    options = options or LoadOptions()
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

@@ -18,8 +18,7 @@ from ingest.loaders.tables import markdown_table
 from ingest.types import LoadError, LoadOptions, Section
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
-    options = options or LoadOptions()
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     try:
         presentation = Presentation(checked(data, ".pptx", options))
     except (PackageNotFoundError, KeyError, ValueError) as exc:

@@ -15,10 +15,9 @@ from ingest.loaders.tables import markdown_table
 from ingest.types import LoadError, LoadOptions, Section
 
 
-def load(data: bytes, name: str, options: LoadOptions | None = None) -> list[Section]:
+def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     import openpyxl
 
-    options = options or LoadOptions()
     try:
         workbook = openpyxl.load_workbook(checked(data, ".xlsx", options), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:

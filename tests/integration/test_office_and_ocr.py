@@ -4,6 +4,7 @@ ingested on real SQLite and PostgreSQL with the bundled models and the real Rapi
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import zipfile
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from rag_service.db.models import Document
-from rag_service.indexing import ingest_folder
+from rag_service.indexing import ingest_folder, load_options
 from rag_service.retrieval import SearchOptions, retrieve
 from rag_service.runtime import Runtime
 from tests.conftest import make_settings
@@ -202,13 +203,13 @@ def test_ocr_turned_off_fails_scans_with_the_setting_named(tmp_path: Path) -> No
     assert (hit.path, hit.page) == ("mixed.pdf", 1)  # the text page is read; the scanned one is not
 
 
-def test_images_inside_text_pages_are_read_only_when_asked() -> None:
+def test_images_inside_text_pages_are_read_only_when_asked(sqlite_runtime: Runtime) -> None:
     from ingest.loaders import pdf
-    from ingest.types import LoadOptions
 
     screenshot = text_image(["Error 0x80070005: access denied"], width=1000)
     data = scanned_pdf_bytes([(LOCATION_PAGE_TEXT, screenshot)])
-    (plain,) = pdf.load(data, "report.pdf", LoadOptions())
+    defaults = load_options(sqlite_runtime.settings)
+    (plain,) = pdf.load(data, "report.pdf", defaults)
     assert "nightly backup" in plain.text and "0x80070005" not in plain.text
-    (read,) = pdf.load(data, "report.pdf", LoadOptions(ocr_pdf_images=True))
+    (read,) = pdf.load(data, "report.pdf", dataclasses.replace(defaults, ocr_pdf_images=True))
     assert "nightly backup" in read.text and "0x80070005" in read.text and read.page == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 
@@ -12,7 +13,11 @@ from ingest.loaders.pdf import _meaningful
 from ingest.loaders.tables import markdown_table
 from ingest.ocr import Line, join_lines, reading_order
 from ingest.split import split_sections
-from ingest.types import LoadError, LoadOptions, Section
+from ingest.types import LoadError, Section
+from rag_service.indexing import load_options
+from rag_service.settings import Settings
+
+DEFAULTS = load_options(Settings(_env_file=None))  # type: ignore[call-arg]
 
 
 def words(text: str) -> int:
@@ -81,7 +86,7 @@ def zipped(entries: dict[str, bytes]) -> bytes:
 
 
 def test_containers_refuse_bombs_encryption_and_non_zips() -> None:
-    options = LoadOptions(max_unpacked_bytes=64 * 1024 * 1024, max_unpacked_ratio=100)
+    options = dataclasses.replace(DEFAULTS, max_unpacked_bytes=64 * 1024 * 1024, max_unpacked_ratio=100)
     with pytest.raises(LoadError, match="RAG_MAX_ARCHIVE_RATIO"):
         containers.open_zip(zipped({"a.xml": b"\0" * (8 * 1024 * 1024)}), ".xlsx", options)
     with pytest.raises(LoadError, match="RAG_MAX_UNPACKED_MB"):
@@ -111,6 +116,6 @@ def test_pages_that_need_ocr() -> None:
 
 
 def test_a_loader_past_its_time_limit_stops_with_the_setting_named() -> None:
-    options = LoadOptions(seconds=0.0, started=0.0)
+    options = dataclasses.replace(DEFAULTS, seconds=0.0, started=0.0)
     with pytest.raises(LoadError, match="RAG_MAX_FILE_SECONDS"):
         options.check_time("reading page 3 by OCR")
