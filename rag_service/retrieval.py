@@ -312,6 +312,9 @@ _CLOSING_FENCE = re.compile(r"\n[ \t]*(```|~~~)[ \t]*$")
 _OPENING_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*\n")
 
 
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$")
+
+
 def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:
     """Concatenate two consecutive chunks, dropping the text the splitter repeated in both. A code block cut
     between them was closed at the end of the first and opened again at the start of the second (ingest's
@@ -322,7 +325,17 @@ def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:
         joined = _join_text(inner_first, inner_second, min_overlap)
         if joined is not None:
             return joined
+    second = _without_repeated_header(first, second)
     return _join_text(first, second, min_overlap) or first + "\n" + second
+
+
+def _without_repeated_header(first: str, second: str) -> str:
+    """The second chunk of a table cut between rows repeats the header row and delimiter the first already has
+    (ingest's split); joined, the table reads as one."""
+    head = "\n".join(second.split("\n", 2)[:2])
+    if head.lstrip().startswith("|") and _TABLE_RULE.match(head.split("\n")[-1]) and head + "\n" in first + "\n":
+        return second[len(head) :].lstrip("\n")
+    return second
 
 
 def _join_text(first: str, second: str, min_overlap: int) -> str | None:

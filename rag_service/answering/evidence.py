@@ -12,6 +12,9 @@ The signals come from retrieval, not from an answer:
 - `quantity`: a question asking for a measured quantity (bytes, per second, percent, how much faster), a date,
   a year or a price needs it in the passages: a number with that unit, a month with its day or year, a year,
   an amount of money (`terms.asked_quantity`);
+- `row`: a table row (with its header) that holds nearly all of the question's weighted terms. A chunk of table
+  rows embeds as the average of many rows, so its cosine to a question about one cell is low even when that
+  row answers it; such a row stands in for the dense signal;
 - `agreement`: whether the dense and lexical rankings put the same document near the top; reported with every
   answer, but not part of the decision: on the dev sets it did not separate answerable from unanswerable.
 
@@ -30,6 +33,7 @@ from rag_service.retrieval import Hit
 from rag_service.stores.lexical_index import tokenize
 
 PASSAGES_CHECKED = 3
+ROW_COVERAGE = 0.8  # of the question's IDF weight, in one table row and its header
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Evidence:
     coverage: float
     missing: list[str] = field(default_factory=list)
     agreement: bool = False
+    row: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +102,27 @@ def missing_names(question: str, hits: list[Hit], frequencies: dict[str, int]) -
     return missing
 
 
+def row_coverage(weights: dict[str, float], hits: list[Hit]) -> float:
+    """The largest share of the question's weighted terms held by one Markdown table row with its header."""
+    total = sum(weights.values())
+    best = 0.0
+    for hit in hits:
+        lines = hit.text.splitlines()
+        header = ""
+        for i, line in enumerate(lines):
+            if not line.lstrip().startswith("|"):
+                header = ""
+                continue
+            if i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("|-: ") and "-" in lines[i + 1]:
+                header = line  # the next line is the delimiter row
+                continue
+            if set(line.strip()) <= set("|-: "):
+                continue
+            present = {normalise_term(token) for token in tokenize(f"{hit.heading_path} {header} {line}")}
+            best = max(best, sum(w for t, w in weights.items() if t in present) / total if total else 0.0)
+    return best
+
+
 def unmet_quantity(question: str, text: str) -> str | None:
     """What a quantity question asks for (in words), when the text holds nothing of the kind."""
     asked = asked_quantity(question)
@@ -127,7 +153,8 @@ def assess(
     missing = missing_names(question, top, frequencies)
     evidence = Evidence(True, "", dense, round(coverage, 4), missing, agreement)
     unmet = unmet_quantity(question, text)
-    if dense is not None and dense < thresholds.min_dense:
+    evidence.row = row_coverage(weights, top) >= ROW_COVERAGE
+    if dense is not None and dense < thresholds.min_dense and not evidence.row:
         evidence.answerable, evidence.reason = False, "the closest passage is not about the question"
     elif missing:
         evidence.answerable, evidence.reason = False, f"no passage mentions {', '.join(missing)}"

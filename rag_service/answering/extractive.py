@@ -38,7 +38,7 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$")
 # A definition-list term: "--sendmail-cmd=<command>::", "`GIT_DIR`::", "core.editor;;".
 _TERM = re.compile(r"^\S(?:[^ ]| (?=[<\[(-]))*(::|;;)\s*$|^[-`'*].{0,78}::\s*$")
 _SENTENCE_END = re.compile(r"[a-z)`'\"][.;,]( |$)")
-WHOLE = ("code", "table")  # units an excerpt takes whole or not at all, never cut into sentences
+WHOLE = ("code", "table", "row")  # units an excerpt takes whole or not at all, never cut into sentences
 MAX_EXCERPT_LINES = 12
 MAX_EXCERPT_CHARS = 900
 MAX_PROSE_UNITS = 3  # sentences or list items around the best one
@@ -59,7 +59,7 @@ class Unit:
     """A piece of a passage that an excerpt takes whole: a sentence, a list item, a title or a code block."""
 
     text: str
-    kind: str  # prose | item | title | term | code | table
+    kind: str  # prose | item | title | term | code | table | row (of a long table, under its header)
     paragraph: int  # units of one paragraph are joined by spaces, paragraphs by blank lines
     terms: frozenset[str] = frozenset()
     section: frozenset[str] = frozenset()  # terms of the title it stands under inside the passage
@@ -136,7 +136,11 @@ def split_units(text: str) -> list[Unit]:
             while i < len(lines) and _TABLE_ROW.match(lines[i]):
                 block.append(lines[i].rstrip())
                 i += 1
-            units.append(Unit("\n".join(block), "table", paragraph))
+            if len(block) <= MAX_EXCERPT_LINES:
+                units.append(Unit("\n".join(block), "table", paragraph))
+            else:  # a long table (a sheet): each row is quoted under the header it needs to be read
+                head = block[:2]
+                units.extend(Unit("\n".join([*head, row]), "row", paragraph) for row in block[2:])
             paragraph += 1
             continue
         if _TERM.match(line):
@@ -353,7 +357,7 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
     # An example quoted alone needs the sentence that says what it is; a sentence that begins the thought the
     # best one continues ("The special exit code 125 ..." before "If the script exits with this code ...") too.
     previous = units[anchor - 1] if anchor > 0 else None
-    if previous is not None and usable(previous) and fits(anchor - 1, anchor):
+    if previous is not None and previous.kind != "row" and usable(previous) and fits(anchor - 1, anchor):
         introduces = units[anchor].kind in WHOLE
         same_thought = previous.paragraph == units[anchor].paragraph and previous.terms & weights.keys()
         if introduces or same_thought:
@@ -361,6 +365,8 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
     # The answer usually follows the sentence that matches the question best: read on, within the section.
     while end + 1 < len(units) and continues(units[end + 1]) and fits(start, end + 1):
         following = units[end + 1]
+        if following.kind == "row":
+            break  # the row that answers stands alone; its neighbours are other records
         if following.kind in WHOLE and not (how_to or units[end].text.rstrip().endswith(":")):
             break
         end += 1

@@ -137,7 +137,13 @@ _QUANTITY = [
     ),
     (
         re.compile(r"\bhow much\b[^?]*\b(cost|costs|charge|charges|pay)\b|\b(price|pricing|fees?)\b", re.I),
-        re.compile(r"[$€£¥]\s?\d|" + _NUMBER + r"(\$|€|£|usd|eur|gbp|dollars?|euros?|pounds?)(?!\w)", re.I),
+        re.compile(
+            r"[$€£¥]\s?\d|" + _NUMBER + r"(\$|€|£|usd|eur|gbp|dollars?|euros?|pounds?)(?!\w)"
+            # a spreadsheet's figures carry no currency: a number in a table whose header names a cost
+            r"|^\|[^\n]*\b(cost|price|amount|fees?|charges?|total)s?\b[^\n]*\n\|[ :|-]+\n"
+            r"(.*\n)*?[^\n]*\|\s*\d[\d,.]*\s*\|",
+            re.I | re.M,
+        ),
         "a price",
     ),
 ]

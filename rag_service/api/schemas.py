@@ -215,6 +215,7 @@ class EvidenceOut(BaseModel):
     coverage: float
     missing: list[str]
     agreement: bool
+    row: bool = Field(default=False, description="A table row holds the question's terms (stands in for `dense`).")
 
 
 class AskResponse(BaseModel):

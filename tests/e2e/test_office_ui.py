@@ -35,6 +35,7 @@ def test_slides_sheets_and_scans_are_cited_where_they_stand(browser: Browser, tm
         page.goto(base)
         page.fill("#new-name", "quarterly")
         page.get_by_role("button", name="Create").click()
+        expect(page.locator("#collection-title")).to_have_text("quarterly")
         page.set_input_files("#folder-input", str(folder))
         expect(page.locator("#upload-text")).to_contain_text("Done: 3 added", timeout=180_000)
         page.get_by_role("tab", name="Ask").click()

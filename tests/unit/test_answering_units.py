@@ -268,6 +268,8 @@ def test_citation_quote_keeps_numbers_inside_the_text() -> None:
         ("When will the 3.11 series end?", "on 2027-10-24", None),
         ("How much does the LTS contract cost?", "Freexian offers LTS contracts.", "a price"),
         ("How much does the LTS contract cost?", "It costs $1,500 a year, or 1200 EUR.", None),
+        ("How much does the LTS contract cost?", "| Item | Cost |\n| --- | --- |\n| LTS contract | 1500 |", None),
+        ("How much does the LTS contract cost?", "| Item | Owner |\n| --- | --- |\n| LTS contract | 15 |", "a price"),
         ("How do I install the package?", "Run apt install.", None),
     ],
 )
