@@ -61,9 +61,10 @@ $(BENCH_STAMP): $(DEV_STAMP)
 	$(PIP) install -e '.[dev,bench]'
 	touch $@
 
-# BENCH_ARGS=--quick for a 60-file run; results land in benchmarks/results/.
+# BENCH_ARGS=--quick for a 60-file run; results land in benchmarks/results/ (bench-*, and ocr-* for OCR).
 bench: $(BENCH_STAMP) system-deps
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+	$(PY) -m benchmarks.ocr
 
 clean-state:
 	find indexes -mindepth 1 ! -name README.md -exec rm -rf {} +
