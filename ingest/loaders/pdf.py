@@ -1,25 +1,33 @@
-"""PDF: pypdf, page by page, each page a section with its page number; pages without a text layer through OCR.
+"""PDF: pypdf, page by page, each page a section with its page number; ruled tables as Markdown tables; pages
+without a text layer through OCR.
 
-A page is read from its text layer first. Only a page whose text is empty or garbage (a scan, a text layer of
-unmapped glyphs) and that holds an image is rendered (pypdfium2) and read by OCR (ingest/ocr.py); its text keeps
-its page number. Images inside pages that do have text are read too only where RAG_OCR_PDF_IMAGES is on.
+A page is read from its text layer first. A page whose content draws enough lines or rectangles to hold a ruled
+table is read again by pdfplumber, which finds the table's cells: the table comes out as a Markdown table where
+it stands, the text around it as lines (pdfplumber is ten times slower than pypdf, hence only those pages; tables
+without rules read as text). Only a page whose text is empty or garbage (a scan, a text layer of unmapped glyphs)
+and that holds an image is rendered (pypdfium2) and read by OCR (ingest/ocr.py); its text keeps its page number.
+Images inside pages that do have text are read too only where RAG_OCR_PDF_IMAGES is on.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import threading
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from ingest import ocr
+from ingest.loaders.tables import markdown_table
 from ingest.types import LoadError, LoadOptions, Section
 
 OCR_DPI = 200
 MIN_TEXT_CHARS = 16  # fewer letters and digits than this on a page with an image: read it by OCR
 MIN_IMAGE_SIDE = 64  # embedded images smaller than this are rules, bullets and logos
 _pdfium_lock = threading.Lock()  # pdfium is not thread-safe
+MIN_RULES = 6  # path operators (lines, rectangles) on a page before it is searched for a ruled table
+_RULE = re.compile(rb"(?<![A-Za-z])(re|l)(?![A-Za-z])")
 
 
 def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
@@ -28,6 +36,9 @@ def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError("encrypted PDF: it needs a password")
         texts = [page.extract_text() or "" for page in reader.pages]
+        ruled = [n for n, page in enumerate(reader.pages) if texts[n].strip() and _draws_rules(page)]
+        if ruled:
+            _read_tables(data, ruled, texts, options)
         scanned = [n for n, (page, text) in enumerate(zip(reader.pages, texts, strict=True)) if needs_ocr(text, page)]
         if options.ocr:
             if scanned:
@@ -69,6 +80,38 @@ def _meaningful(text: str) -> bool:
     if "\ufffd" in text and text.count("\ufffd") > len(visible) / 10:
         return False
     return readable >= MIN_TEXT_CHARS and readable >= len(visible) / 2
+
+
+def _draws_rules(page: object) -> bool:
+    try:
+        contents = page.get_contents()  # type: ignore[attr-defined]
+    except Exception:  # a content stream pypdf cannot decode: the text it gave stands
+        return False
+    return contents is not None and len(_RULE.findall(contents.get_data())) >= MIN_RULES
+
+
+def _read_tables(data: bytes, ruled: list[int], texts: list[str], options: LoadOptions) -> None:
+    """Pages of `ruled` that hold tables: the text read again, the tables as Markdown where they stand."""
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(data)) as document:
+        for index in ruled:
+            options.check_time(f"finding the tables of page {index + 1}")
+            page = document.pages[index]
+            tables = [table for table in page.find_tables() if len(table.rows) > 1]
+            if not tables:
+                continue
+            boxes = [table.bbox for table in tables]
+
+            def outside(item: dict, boxes: list[tuple[float, float, float, float]] = boxes) -> bool:
+                if item.get("object_type") != "char":
+                    return True
+                x, y = (item["x0"] + item["x1"]) / 2, (item["top"] + item["bottom"]) / 2
+                return not any(x0 <= x <= x1 and top <= y <= bottom for x0, top, x1, bottom in boxes)
+
+            blocks = [(line["top"], line["text"]) for line in page.filter(outside).extract_text_lines()]
+            blocks += [(table.bbox[1], f"\n{markdown_table(table.extract())}\n") for table in tables]
+            texts[index] = "\n".join(text for _, text in sorted(blocks, key=lambda block: block[0])).strip()
 
 
 def _read_scanned(data: bytes, scanned: list[int], texts: list[str], options: LoadOptions) -> None:

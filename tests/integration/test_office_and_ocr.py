@@ -87,17 +87,26 @@ def office_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write(root, "budget.xlsx", xlsx_bytes({"Budget": BUDGET, "Notes": [["Approved by the board on 12 May"]]}))
     report_docx(root / "report.docx")
     write(root, "scan.pdf", scanned_pdf_bytes([LOCATION_PAGE_TEXT, text_image(SCAN_LINES)]))
-    # LibreOffice writes the OpenDocument, e-book and legacy files, as a team's own would be.
+    # LibreOffice writes the OpenDocument, e-book, PDF and legacy files, as a team's own would be.
     made = root / ".made"
     made.mkdir()
+    write(
+        made,
+        "formulas.xlsx",
+        xlsx_bytes(
+            {"Totals": [["Quarter", "Licence spend"], ["Q1", 1200], ["Q2", 1300], ["Year to date", "=SUM(B2:B3)"]]}
+        ),
+    )
     for target, source, name in [
         ("odt", "report.docx", "report.odt"),
         ("odp", "deck.pptx", "deck.odp"),
         ("ods", "budget.xlsx", "budget.ods"),
         ("epub", "report.docx", "report.epub"),
         ("doc", "report.docx", "legacy/report.doc"),
+        ("pdf", "report.docx", "report.pdf"),
+        ("xlsx", "formulas.xlsx", "totals.xlsx"),  # saved by LibreOffice: formulas with their computed values
     ]:
-        converted = soffice(target, root / source, made)
+        converted = soffice(target, (made if source == "formulas.xlsx" else root) / source, made)
         (root / name).parent.mkdir(exist_ok=True)
         shutil.move(converted, root / name)
     shutil.rmtree(made)
@@ -137,7 +146,7 @@ def test_office_files_scans_and_their_failures(runtime: Runtime, office_folder: 
     assert set(failed) == set(BAD), failed
     for path, words in BAD.items():
         assert words in failed[path], (path, failed[path])
-    assert summary.added == 9
+    assert summary.added == 11
     assert "scan.pdf: OCR page 2 of 2" in steps  # the long step is shown while it runs
 
     # PowerPoint: speaker notes are found, cited as the slide.
@@ -158,6 +167,14 @@ def test_office_files_scans_and_their_failures(runtime: Runtime, office_folder: 
     # Word: the table stands where it was, as a Markdown table under its heading.
     hit = top(runtime, "restore time of the ledger", path="report.docx")
     assert hit.heading_path == "Disaster recovery" and "| Ledger | 4 hours |" in hit.text
+
+    # A ruled table in a PDF (LibreOffice's export of the same report) comes out as a Markdown table too.
+    hit = top(runtime, "restore time of the ledger", path="report.pdf")
+    assert "| Ledger | 4 hours |" in hit.text and "Tromsø" in hit.text
+
+    # Formulas are read as the values saved with them.
+    hit = top(runtime, "licence spend year to date", path="totals.xlsx")
+    assert "| Year to date | 2500 |" in hit.text
 
     # The scanned page is read by OCR and keeps its page number; the text page beside it is read as text.
     hit = top(runtime, "invoice number 48213 total due")
@@ -213,3 +230,12 @@ def test_images_inside_text_pages_are_read_only_when_asked(sqlite_runtime: Runti
     assert "nightly backup" in plain.text and "0x80070005" not in plain.text
     (read,) = pdf.load(data, "report.pdf", dataclasses.replace(defaults, ocr_pdf_images=True))
     assert "nightly backup" in read.text and "0x80070005" in read.text and read.page == 1
+
+
+def test_legacy_office_without_libreoffice_names_what_to_install(sqlite_runtime: Runtime) -> None:
+    from ingest.loaders import legacy_office
+    from ingest.types import LoadError
+
+    options = dataclasses.replace(load_options(sqlite_runtime.settings), converter="")
+    with pytest.raises(LoadError, match="install Debian's libreoffice-calc-nogui"):
+        legacy_office.load(b"\xd0\xcf\x11\xe0" + bytes(100), "old.xls", options)
