@@ -332,8 +332,9 @@ def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:
 def _without_repeated_header(first: str, second: str) -> str:
     """The second chunk of a table cut between rows repeats the header row and delimiter the first already has
     (ingest's split); joined, the table reads as one."""
-    head = "\n".join(second.split("\n", 2)[:2])
-    if head.lstrip().startswith("|") and _TABLE_RULE.match(head.split("\n")[-1]) and head + "\n" in first + "\n":
+    lines = second.split("\n", 2)
+    head = "\n".join(lines[:2])
+    if len(lines) > 2 and "|" in lines[0] and _TABLE_RULE.match(lines[1]) and head + "\n" in first + "\n":
         return second[len(head) :].lstrip("\n")
     return second
 

@@ -119,3 +119,13 @@ def test_a_loader_past_its_time_limit_stops_with_the_setting_named() -> None:
     options = dataclasses.replace(DEFAULTS, seconds=0.0, started=0.0)
     with pytest.raises(LoadError, match="RAG_MAX_FILE_SECONDS"):
         options.check_time("reading page 3 by OCR")
+
+
+def test_neighbouring_table_chunks_join_into_one_table() -> None:
+    from rag_service.retrieval import join_overlapping
+
+    first = "| Host | Role |\n| --- | --- |\n| a | web |"
+    second = "| Host | Role |\n| --- | --- |\n| b | db |"
+    assert join_overlapping(first, second) == "| Host | Role |\n| --- | --- |\n| a | web |\n| b | db |"
+    other = "| Name | Port |\n| --- | --- |\n| web | 80 |"  # a different table keeps its own header
+    assert join_overlapping(first, other) == first + "\n" + other
