@@ -74,6 +74,7 @@ def report_docx(path: Path) -> None:
     document.add_paragraph("Backups are copied to the vault in Tromsø every night at two o'clock.")
     document.add_paragraph("Restore times by system:")
     table = document.add_table(rows=3, cols=2)
+    table.style = "Table Grid"  # ruled, as most Word tables are: its PDF export draws the cell borders
     for r, row in enumerate([["System", "Restore time"], ["Ledger", "4 hours"], ["Wiki", "30 minutes"]]):
         for c, value in enumerate(row):
             table.cell(r, c).text = value
@@ -90,13 +91,8 @@ def office_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # LibreOffice writes the OpenDocument, e-book, PDF and legacy files, as a team's own would be.
     made = root / ".made"
     made.mkdir()
-    write(
-        made,
-        "formulas.xlsx",
-        xlsx_bytes(
-            {"Totals": [["Quarter", "Licence spend"], ["Q1", 1200], ["Q2", 1300], ["Year to date", "=SUM(B2:B3)"]]}
-        ),
-    )
+    # A sheet with a formula, saved by LibreOffice: the cell holds the formula and the value it computed.
+    write(made, "formulas.csv", b"Quarter,Licence spend\nQ1,1200\nQ2,1300\nYear to date,=SUM(B2:B3)\n")
     for target, source, name in [
         ("odt", "report.docx", "report.odt"),
         ("odp", "deck.pptx", "deck.odp"),
@@ -104,9 +100,9 @@ def office_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("epub", "report.docx", "report.epub"),
         ("doc", "report.docx", "legacy/report.doc"),
         ("pdf", "report.docx", "report.pdf"),
-        ("xlsx", "formulas.xlsx", "totals.xlsx"),  # saved by LibreOffice: formulas with their computed values
+        ("xlsx", "formulas.csv", "totals.xlsx"),
     ]:
-        converted = soffice(target, (made if source == "formulas.xlsx" else root) / source, made)
+        converted = soffice(target, (made if source == "formulas.csv" else root) / source, made)
         (root / name).parent.mkdir(exist_ok=True)
         shutil.move(converted, root / name)
     shutil.rmtree(made)
