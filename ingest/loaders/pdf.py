@@ -12,6 +12,7 @@ Images inside pages that do have text are read too only where RAG_OCR_PDF_IMAGES
 from __future__ import annotations
 
 import io
+import logging
 import re
 import threading
 
@@ -25,9 +26,10 @@ from ingest.types import LoadError, LoadOptions, Section
 OCR_DPI = 200
 MIN_TEXT_CHARS = 16  # fewer letters and digits than this on a page with an image: read it by OCR
 MIN_IMAGE_SIDE = 64  # embedded images smaller than this are rules, bullets and logos
-_pdfium_lock = threading.Lock()  # pdfium is not thread-safe
 MIN_RULES = 6  # path operators (lines, rectangles) on a page before it is searched for a ruled table
 _RULE = re.compile(rb"(?<![A-Za-z])(re|l)(?![A-Za-z])")
+_pdfium_lock = threading.Lock()  # pdfium is not thread-safe
+log = logging.getLogger(__name__)
 
 
 def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
@@ -38,7 +40,12 @@ def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
         texts = [page.extract_text() or "" for page in reader.pages]
         ruled = [n for n, page in enumerate(reader.pages) if texts[n].strip() and _draws_rules(page)]
         if ruled:
-            _read_tables(data, ruled, texts, options)
+            try:
+                _read_tables(data, ruled, texts, options)
+            except LoadError:
+                raise
+            except Exception:  # pdfplumber failing on a file pypdf read: keep pypdf's text, tables as lines
+                log.warning("%s: the table pass failed; its tables are read as text", name, exc_info=True)
         scanned = [n for n, (page, text) in enumerate(zip(reader.pages, texts, strict=True)) if needs_ocr(text, page)]
         if options.ocr:
             if scanned:
@@ -92,7 +99,7 @@ def _draws_rules(page: object) -> bool:
 
 def _read_tables(data: bytes, ruled: list[int], texts: list[str], options: LoadOptions) -> None:
     """Pages of `ruled` that hold tables: the text read again, the tables as Markdown where they stand."""
-    import pdfplumber
+    import pdfplumber  # on first use: pdfminer takes long to import, and most PDFs never need it
 
     with pdfplumber.open(io.BytesIO(data)) as document:
         for index in ruled:

@@ -34,6 +34,7 @@ from rag_service.stores.lexical_index import tokenize
 
 PASSAGES_CHECKED = 3
 ROW_COVERAGE = 0.8  # of the question's IDF weight, in one table row and its header
+_DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,16 @@ def row_coverage(weights: dict[str, float], hits: list[Hit]) -> float:
     total = sum(weights.values())
     best = 0.0
     for hit in hits:
+        header = None
         lines = hit.text.splitlines()
-        header = ""
         for i, line in enumerate(lines):
-            if not line.lstrip().startswith("|"):
-                header = ""
-                continue
-            if i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("|-: ") and "-" in lines[i + 1]:
-                header = line  # the next line is the delimiter row
-                continue
-            if set(line.strip()) <= set("|-: "):
-                continue
-            present = {normalise_term(token) for token in tokenize(f"{hit.heading_path} {header} {line}")}
-            best = max(best, sum(w for t, w in weights.items() if t in present) / total if total else 0.0)
+            if "|" not in line:
+                header = None  # the table ended
+            elif i + 1 < len(lines) and _DELIMITER_ROW.match(lines[i + 1]):
+                header = line
+            elif header is not None and not _DELIMITER_ROW.match(line):
+                present = {normalise_term(token) for token in tokenize(f"{hit.heading_path} {header} {line}")}
+                best = max(best, sum(w for t, w in weights.items() if t in present) / total if total else 0.0)
     return best
 
 

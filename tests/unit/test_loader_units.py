@@ -129,3 +129,18 @@ def test_neighbouring_table_chunks_join_into_one_table() -> None:
     assert join_overlapping(first, second) == "| Host | Role |\n| --- | --- |\n| a | web |\n| b | db |"
     other = "| Name | Port |\n| --- | --- |\n| web | 80 |"  # a different table keeps its own header
     assert join_overlapping(first, other) == first + "\n" + other
+
+
+def test_a_table_row_with_the_questions_terms_is_evidence() -> None:
+    from rag_service.answering.evidence import row_coverage
+    from rag_service.answering.terms import content_terms
+    from rag_service.retrieval import Hit
+
+    weights = {term: 1.0 for term in content_terms("What does the quantum annealer rental cost?")}
+    for text in (
+        "Budget lines:\n| Item | Cost |\n| --- | --- |\n| Laptops | 900 |\n| Quantum annealer rental | 48000 |",
+        "Item| Cost\n---|---\nLaptops| 900\nQuantum annealer rental| 48000",  # html2text's pipe style
+    ):
+        assert row_coverage(weights, [Hit(rank=1, score=1.0, path="b.xlsx", text=text, chunk_id=1, document_id=1)]) == 1
+    prose = Hit(rank=1, score=1.0, path="a.md", text="The quantum annealer rental cost is high.", chunk_id=2, document_id=1)
+    assert row_coverage(weights, [prose]) == 0  # prose is judged by the dense score as before
