@@ -141,6 +141,7 @@ def test_a_table_row_with_the_questions_terms_is_evidence() -> None:
         "Budget lines:\n| Item | Cost |\n| --- | --- |\n| Laptops | 900 |\n| Quantum annealer rental | 48000 |",
         "Item| Cost\n---|---\nLaptops| 900\nQuantum annealer rental| 48000",  # html2text's pipe style
     ):
-        assert row_coverage(weights, [Hit(rank=1, score=1.0, path="b.xlsx", text=text, chunk_id=1, document_id=1)]) == 1
+        sheet = Hit(rank=1, score=1.0, path="b.xlsx", text=text, chunk_id=1, document_id=1)
+        assert row_coverage(weights, [sheet]) == 1
     prose = Hit(rank=1, score=1.0, path="a.md", text="The quantum annealer rental cost is high.", chunk_id=2, document_id=1)
     assert row_coverage(weights, [prose]) == 0  # prose is judged by the dense score as before
