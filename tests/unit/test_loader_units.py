@@ -143,5 +143,6 @@ def test_a_table_row_with_the_questions_terms_is_evidence() -> None:
     ):
         sheet = Hit(rank=1, score=1.0, path="b.xlsx", text=text, chunk_id=1, document_id=1)
         assert row_coverage(weights, [sheet]) == 1
-    prose = Hit(rank=1, score=1.0, path="a.md", text="The quantum annealer rental cost is high.", chunk_id=2, document_id=1)
+    text = "The quantum annealer rental cost is high."
+    prose = Hit(rank=1, score=1.0, path="a.md", text=text, chunk_id=2, document_id=1)
     assert row_coverage(weights, [prose]) == 0  # prose is judged by the dense score as before
