@@ -47,8 +47,9 @@ class IncompatibleVectorsError(ConflictError):
     """A collection's vectors are of a space that no engine here makes."""
 
 
-# Models are shared by every runtime of the process: loading one takes seconds and ~100 MB.
-_LOADED: dict[tuple[str, str, int, str], Embedder] = {}
+# Models are shared by every runtime of the process: loading one takes seconds and ~100 MB. The model cache dir
+# is not part of the key: the int8 file is the same wherever it is kept, and the first one found is used.
+_LOADED: dict[tuple[str, str, int], Embedder] = {}
 _LOCK = threading.Lock()
 _LOGGED: set[tuple[str, ...]] = set()
 
@@ -85,7 +86,7 @@ class EmbedderPool:
         engines = self._engines(name)
         if precision not in engines:
             raise UnknownEmbedderError(f"embedder {name!r} has no {precision} engine; it has {', '.join(engines)}")
-        key = (name, precision, self.settings.embed_batch_size, str(self.settings.model_cache_path))
+        key = (name, precision, self.settings.embed_batch_size)
         with _LOCK:
             if key not in _LOADED:
                 _LOADED[key] = engines[precision](self.settings)
