@@ -7,9 +7,11 @@ written to a temporary folder and renamed into place so that a crash or a second
 file. The tokenizer is the bundled one with the same 256-token truncation.
 
 Three matrices stay fp32: the second feed-forward projection of layers 0-2. Its input (GELU outputs with a few
-large values) loses most to one uint8 scale per call; keeping those three took the minimum cosine to fp32 over
-256 git-doc chunks from 0.989 to 0.995 for 6% of the speed (34 against 36 chunks/s on 2 Sapphire Rapids cores;
-fp32 torch: 12). The vectors are still not fp32's, so they have their own vector space (model_id).
+large values) loses most to one uint8 scale per call; keeping those three raised the minimum cosine to fp32 over
+256 git-doc chunks from 0.989 to 0.995 at about the same speed, while keeping all six cost 9% of the speed and
+measured the same on the git-doc eval. Activation-by-activation products (attention) are not quantised. The
+vectors are still not fp32's (minimum cosine 0.981 over the benchmark's chunks), so they have their own vector
+space (model_id).
 """
 
 from __future__ import annotations
