@@ -3,11 +3,11 @@
 The rule (`choose_precision`, a pure function of the flags so it is testable anywhere):
 
 - bf16 where the CPU has bf16 instructions (`avx512_bf16` or `amx_bf16`). Measured on a 2-core Xeon with AMX:
-  2.3x the fp32 chunks/s with vectors within cosine 0.99997 of fp32 (docs/architecture.md); issue #12 measured
+  1.9x the fp32 ingest chunks/s with vectors within cosine 0.99997 of fp32 (docs/architecture.md); issue #12 measured
   2.3x on an AMD EPYC with avx512_bf16 and no AMX. Without those instructions torch emulates bf16, slower than
   fp32, so auto never chooses it there.
 - int8 (ONNX Runtime) where the CPU has VNNI (`avx512_vnni` or `avx_vnni`) but no bf16. Where both exist bf16
-  wins: there it measured faster than int8 (141 against 93 chunks/s) with vectors much closer to fp32 (minimum
+  wins: there it measured faster than int8 (114 against 77 ingest chunks/s) with vectors much closer to fp32 (minimum
   cosine 0.99997 against 0.981). For VNNI without bf16 this is a rule, not a measurement taken at start-up: the
   one measurement of such a CPU we have (issue #12, int8 at 1.3x fp32 on an EPYC's VNNI) says int8 wins, and a
   start-up race on a noisy machine could pick another vector space from one run to the next, while a
