@@ -3,14 +3,16 @@
 Each comparison runs both sides in the same run, alternating, and reports median, spread and ratio: these
 machines are noisy, so ratios are what count.
 
-    python -m benchmarks.run [--quick] [--reps N] [--sections ingest,reingest,search,scale,http,ask,quality]
+    python -m benchmarks.run [--quick] [--reps N] [--sections ingest,precision,reingest,search,scale,http,ask,quality]
+
+rag-service's first ingest runs at each embedding precision (fp32, bf16, int8), each labelled with whether the
+CPU has instructions for it and which one RAG_EMBED_PRECISION=auto picks here.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -28,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 GIT_DOC = Path("/usr/share/doc/git-doc")
 QUESTIONS = ROOT.parent / "shared" / "eval" / "git-doc" / "questions.jsonl"
-ALL_SECTIONS = ("ingest", "levers", "reingest", "quality", "search", "http", "scale", "ask")
+ALL_SECTIONS = ("ingest", "precision", "levers", "reingest", "quality", "search", "http", "scale", "ask")
+PRECISIONS = ("fp32", "bf16", "int8")
 
 
 def run_worker(*args: str) -> dict[str, Any]:
@@ -74,27 +77,111 @@ class Bench:
         self.corpus = make_corpus(self.work / "git-doc", 60 if args.quick else None)
         self.report: dict[str, Any] = {"machine": machine(), "corpus": {"files": len(list(self.corpus.rglob("*.txt")))}}
         self.git_data: Path | None = None
+        self.models = self.work / "models"  # the int8 copy of the model, made once before anything is timed
+        self.data: dict[str, Path] = {}  # the first-ingest data dir of each precision
+        self.auto = self.report["machine"]["embed_precision"]["precision"]
+
+    def settings(self, data_dir: Path, precision: str):  # type: ignore[no-untyped-def]
+        from rag_service.settings import Settings
+
+        return Settings(  # type: ignore[call-arg]
+            _env_file=None, data_dir=data_dir, embed_precision=precision, model_cache_dir=self.models
+        )
+
+    def prepare_int8(self) -> None:
+        from rag_service.embedders import EmbedderPool
+
+        EmbedderPool(self.settings(self.work, "int8")).get("minilm", "int8").embed_query("made before timing")
 
     # -- 1. first ingest, side by side ------------------------------------------------------
     def ingest(self) -> None:
-        rag, langchain = [], []
+        from rag_service.embedders.precision import cpu, is_native
+
+        self.prepare_int8()
+        sides = [*PRECISIONS, "langchain"]
+        runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
         for rep in range(self.args.reps):
-            for side in ("rag", "langchain") if rep % 2 == 0 else ("langchain", "rag"):
-                if side == "rag":
-                    data = self.work / f"rag-data-{rep}"
-                    rag.append(run_worker("rag-ingest", str(self.corpus), str(data)))
-                    self.git_data = data
-                else:
-                    langchain.append(run_worker("langchain-ingest", str(self.corpus)))
-        self.report["first_ingest"] = {
-            "rag_service": summarise_runs(rag),
-            "langchain": summarise_runs(langchain),
-            "ratio_chunks_per_s": round(
-                statistics.median(r["chunks"] / r["wall_seconds"] for r in rag)
-                / statistics.median(r["chunks"] / r["wall_seconds"] for r in langchain),
+            for side in sides if rep % 2 == 0 else sides[::-1]:
+                if side == "langchain":
+                    runs[side].append(run_worker("langchain-ingest", str(self.corpus)))
+                    continue
+                data = self.work / f"rag-data-{side}-{rep}"
+                overrides = (f"embed_precision={side}", f"model_cache_dir={self.models}")
+                runs[side].append(run_worker("rag-ingest", str(self.corpus), str(data), *overrides))
+                if side in self.data:
+                    shutil.rmtree(self.data[side], ignore_errors=True)
+                self.data[side] = data
+        self.git_data = self.data[self.auto]
+
+        def ratio(side: str) -> float:
+            return round(
+                statistics.median(r["chunks"] / r["wall_seconds"] for r in runs[side])
+                / statistics.median(r["chunks"] / r["wall_seconds"] for r in runs["langchain"]),
                 3,
-            ),
+            )
+
+        flags = cpu()[1]
+        self.report["first_ingest"] = {
+            "auto_precision": self.auto,
+            "rag_service": summarise_runs(runs[self.auto]),  # what a default install runs here
+            "langchain": summarise_runs(runs["langchain"]),
+            "ratio_chunks_per_s": ratio(self.auto),
+            "precisions": {
+                p: {
+                    **summarise_runs(runs[p]),
+                    "engine": runs[p][0]["engine"],
+                    "vector_space": runs[p][0]["vector_space"],
+                    "native": is_native(p, flags),
+                    "auto": p == self.auto,
+                    "ratio_chunks_per_s": ratio(p),
+                }
+                for p in PRECISIONS
+            },
         }
+
+    # -- embedding alone, per precision: speed, closeness to fp32, query latency ----------------------
+    def precision(self) -> None:
+        import numpy as np
+        from sqlalchemy import select
+
+        from ingest.types import embedding_text
+        from rag_service.db.models import Chunk
+        from rag_service.embedders import EmbedderPool
+        from rag_service.embedders.precision import cpu, is_native
+        from rag_service.evaluation import load_questions
+
+        self.prepare_int8()
+        with self.runtime().sessions() as session:
+            rows = session.execute(select(Chunk.heading_path, Chunk.text).order_by(Chunk.id).limit(256)).all()
+        texts = [embedding_text(row.heading_path, row.text) for row in rows]
+        questions = [q.question for q in load_questions(QUESTIONS)]
+        pool = EmbedderPool(self.settings(self.work / "precision", "auto"))
+        results: dict[str, Any] = {"chunks": len(texts), "batch_size": pool.settings.embed_batch_size}
+        reference = None
+        for precision in PRECISIONS:
+            embedder = pool.get("minilm", precision)
+            embedder.embed_documents(texts[:32])  # load and warm up
+            started = time.perf_counter()
+            vectors = embedder.embed_documents(texts)
+            seconds = time.perf_counter() - started
+            reference = vectors if reference is None else reference
+            cosines = np.sum(vectors * reference, axis=1)
+            samples = []
+            for _ in range(3):
+                for question in questions:
+                    started = time.perf_counter()
+                    embedder.embed_query(question)
+                    samples.append(time.perf_counter() - started)
+            results[precision] = {
+                "engine": embedder.engine,
+                "vector_space": embedder.model_id,
+                "native": is_native(precision, cpu()[1]),
+                "auto": precision == self.auto,
+                "embed_chunks_per_s": round(len(texts) / seconds, 2),
+                "cosine_vs_fp32": {"min": round(float(cosines.min()), 6), "mean": round(float(cosines.mean()), 6)},
+                "query_embedding": percentiles(samples),
+            }
+        self.report["precision"] = results
 
     # -- levers, each on its own --------------------------------------------------------------
     def levers(self) -> None:
@@ -166,22 +253,26 @@ class Bench:
 
     def runtime(self):  # type: ignore[no-untyped-def]
         from rag_service.runtime import Runtime
-        from rag_service.settings import Settings
 
-        return Runtime(Settings(_env_file=None, data_dir=self.ensure_git_data()))  # type: ignore[call-arg]
+        return Runtime(self.settings(self.ensure_git_data(), "auto"))
 
     # -- 5. quality guard ---------------------------------------------------------------------
     def quality(self) -> None:
         from rag_service.evaluation import evaluate, load_questions
         from rag_service.retrieval import SearchOptions
+        from rag_service.runtime import Runtime
 
-        runtime = self.runtime()
         questions = load_questions(QUESTIONS)
         results = {}
-        for mode in ("dense", "lexical", "hybrid"):
-            report = evaluate(runtime, "bench", questions, SearchOptions(top_k=5, mode=mode))
-            results[mode] = {k: report.metrics[k] for k in ("hit@1", "hit@5", "mrr@10", "evidence@5")}
-        results["langchain_dense"] = langchain_quality(self.corpus, questions)
+        data = self.data or {self.auto: self.ensure_git_data()}
+        for precision, data_dir in data.items():
+            runtime = Runtime(self.settings(data_dir, precision))
+            for mode in ("dense", "lexical", "hybrid") if precision == self.auto else ("dense", "hybrid"):
+                report = evaluate(runtime, "bench", questions, SearchOptions(top_k=5, mode=mode))
+                metrics = {k: report.metrics[k] for k in ("hit@1", "hit@5", "mrr@10", "evidence@5")}
+                results[f"{mode} {precision}"] = metrics
+        if (self.corpus.parent / "langchain-index").is_dir():
+            results["langchain_dense"] = langchain_quality(self.corpus, questions)
         self.report["quality"] = results
 
     # -- 3. search latency in process -----------------------------------------------------------
@@ -476,15 +567,19 @@ def recall_at_10(exact, approximate, queries) -> float:  # type: ignore[no-untyp
 
 def machine() -> dict[str, Any]:
     import faiss
+    import onnxruntime
     import torch
 
-    cpu = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
-        cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    from rag_service.embedders.precision import choose_precision, cpu
+
+    model, flags = cpu()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu": cpu,
+        "cpu": model,
+        "cpu_flags": sorted(flags),
+        "embed_precision": choose_precision("auto", flags).to_dict(),
         "cores": os.cpu_count(),
+        "onnxruntime": onnxruntime.__version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "faiss": faiss.__version__,
@@ -499,22 +594,52 @@ def markdown(report: dict[str, Any]) -> str:
         f"corpus: {report['corpus']['files']} git-doc .txt files.",
         "",
     ]
+    if "embed_precision" in report["machine"]:
+        choice = report["machine"]["embed_precision"]
+        lines += [
+            f"CPU flags that bear on embedding: {' '.join(choice['flags']) or 'none'} "
+            f"(all flags in the JSON). RAG_EMBED_PRECISION=auto picks **{choice['precision']}** here: "
+            f"{choice['reason']}.",
+            "",
+        ]
+
+    def label(precision: str, r: dict[str, Any]) -> str:
+        how = "auto" if r["auto"] else "forced"
+        return f"rag-service {precision} ({r['engine']}; {how}, {'native' if r['native'] else 'emulated'})"
+
     if "first_ingest" in report:
         first = report["first_ingest"]
         lines += [
             "## First ingest",
             "",
-            "| pipeline | chunks | wall s (median) | chunks/s | CPU s | peak RSS MB |",
-            "|---|---|---|---|---|---|",
+            "| pipeline | chunks | wall s (median) | chunks/s | vs LangChain | CPU s | peak RSS MB |",
+            "|---|---|---|---|---|---|---|",
         ]
-        for name in ("rag_service", "langchain"):
-            r = first[name]
+        rows = [(label(p, r), r, r["ratio_chunks_per_s"]) for p, r in first.get("precisions", {}).items()]
+        rows = rows or [("rag_service", first["rag_service"], first["ratio_chunks_per_s"])]
+        for name, r, ratio in [*rows, ("LangChain (sentence-transformers fp32)", first["langchain"], 1.0)]:
             lines.append(
                 f"| {name} | {r['chunks']} | {r['wall_seconds']['median']} ({r['wall_seconds']['min']}–"
-                f"{r['wall_seconds']['max']}) | {r['chunks_per_s']['median']} | {r['cpu_seconds']['median']} | "
-                f"{r['peak_rss_mb']['median']} |"
+                f"{r['wall_seconds']['max']}) | {r['chunks_per_s']['median']} | {ratio} | "
+                f"{r['cpu_seconds']['median']} | {r['peak_rss_mb']['median']} |"
             )
-        lines += ["", f"Ratio (chunks/s, rag-service / LangChain): **{first['ratio_chunks_per_s']}**", ""]
+        lines += ["", f"Ratio (chunks/s, rag-service default / LangChain): **{first['ratio_chunks_per_s']}**", ""]
+    if "precision" in report:
+        r = report["precision"]
+        lines += [
+            f"## Embedding alone ({r['chunks']} real chunks, batch {r['batch_size']}; queries: the eval questions)",
+            "",
+            "| engine | chunks/s | cosine to fp32 min / mean | query embedding p50 / p95 ms |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {label(p, r[p])} | {r[p]['embed_chunks_per_s']} | {r[p]['cosine_vs_fp32']['min']} / "
+            f"{r[p]['cosine_vs_fp32']['mean']} | {r[p]['query_embedding']['p50_ms']} / "
+            f"{r[p]['query_embedding']['p95_ms']} |"
+            for p in PRECISIONS
+            if p in r
+        ]
+        lines.append("")
     if "levers" in report:
         lines += ["## Ingest levers (each alone)", "", "| config | chunks/s | vs default |", "|---|---|---|"]
         lines += [

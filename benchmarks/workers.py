@@ -29,7 +29,10 @@ def rag_ingest(folder: Path, data_dir: Path, overrides: dict[str, str]) -> dict:
     runtime = Runtime(Settings(_env_file=None, data_dir=data_dir, **overrides))  # type: ignore[arg-type]
     summary = ingest_folder(runtime, "bench", folder)
     wall = time.perf_counter() - started
+    engine = runtime.embedders.get(runtime.settings.embedder)
     return {
+        "engine": engine.engine,
+        "vector_space": engine.model_id,
         "wall_seconds": wall,
         "files": summary.added + summary.updated + summary.unchanged,
         "chunks": summary.chunks_written,

@@ -1,4 +1,4 @@
-"""The `rag-service` command line: ingest, search, ask, eval, collections, db, serve.
+"""The `rag-service` command line: ingest, search, ask, eval, collections, info, db, serve.
 
 Results go to stdout (`--json` for scripts), progress and errors to stderr; exit status 0 on success,
 1 on a bad argument or a failed command, 130 when interrupted.
@@ -404,8 +404,9 @@ def collections_list(
         err.print("no collections yet: rag-service ingest FOLDER --collection NAME")
     for info in infos:
         failed = f", {info.failed_documents} failed" if info.failed_documents else ""
+        embedder = f"{info.embedder} ({info.vector_space})"
         out.print(
-            f"{info.name}\t{info.embedder}\t{info.documents} documents{failed}\t{info.chunks} chunks",
+            f"{info.name}\t{embedder}\t{info.documents} documents{failed}\t{info.chunks} chunks",
             highlight=False,
         )
 
@@ -424,6 +425,45 @@ def collections_delete(
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
     err.print(f"deleted {name}")
+
+
+def embedding_info(settings: Settings) -> dict:
+    """The CPU, the embedding precision chosen on it and why, and each embedder's engine for new collections."""
+    from rag_service.embedders import EMBEDDERS, EmbedderPool
+
+    pool = EmbedderPool(settings)
+    engines = {}
+    for name, by_precision in EMBEDDERS.items():
+        engine = pool.get(name)
+        engines[name] = {"engine": engine.engine, "vector_space": engine.model_id, "precisions": list(by_precision)}
+    return {"cpu": pool.cpu_model, "precision": pool.choice.to_dict(), "new_collections": engines}
+
+
+@app.command()
+def info(as_json: JsonOption = False) -> None:
+    """Show the data dir, the embedding precision chosen for this CPU and why, and each embedder's engine."""
+    settings = get_settings()
+    details = {"data_dir": str(settings.data_dir.resolve()), **embedding_info(settings)}
+    if as_json:
+        out.print_json(json.dumps(details))
+        return
+    choice = details["precision"]
+    out.print(f"data dir: {details['data_dir']}", highlight=False, markup=False)
+    out.print(f"cpu: {details['cpu'] or 'unknown'}", highlight=False, markup=False)
+    out.print(f"cpu flags that bear on it: {' '.join(choice['flags']) or 'none'}", highlight=False, markup=False)
+    out.print(
+        f"embedding precision: {choice['precision']} (RAG_EMBED_PRECISION={choice['requested']}: {choice['reason']}"
+        f"{'' if choice['native'] else '; emulated, this CPU lacks its instructions'})",
+        highlight=False,
+        markup=False,
+    )
+    for name, engine in details["new_collections"].items():
+        out.print(
+            f"{name}: new collections {engine['engine']}, vectors {engine['vector_space']}; "
+            f"engines {', '.join(engine['precisions'])}",
+            highlight=False,
+            markup=False,
+        )
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -449,6 +489,9 @@ def serve(
             host = "127.0.0.1"
         else:
             err.print("no API keys configured: serving on loopback only, without authentication")
+    from rag_service.embedders import EmbedderPool
+
+    err.print(f"embedding precision: {EmbedderPool(settings).choice.describe()}", highlight=False, markup=False)
     err.print(f"rag-service on http://{host}:{port}  (API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 

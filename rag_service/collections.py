@@ -22,6 +22,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 class CollectionInfo:
     name: str
     embedder: str
+    vector_space: str | None
     documents: int
     chunks: int
     failed_documents: int
@@ -57,7 +58,7 @@ def create_collection(runtime: Runtime, name: str, embedder: str | None = None) 
     with runtime.sessions() as session:
         if session.scalar(select(Collection.id).where(Collection.name == name)) is not None:
             raise ConflictError(f"collection {name!r} already exists")
-        collection = Collection(name=name, embedder=embedder)
+        collection = Collection(name=name, embedder=embedder, vector_space=runtime.embedders.space_for(embedder))
         session.add(collection)
         try:
             session.commit()
@@ -98,6 +99,7 @@ def describe(session: Session, collection: Collection) -> CollectionInfo:
     return CollectionInfo(
         name=collection.name,
         embedder=collection.embedder,
+        vector_space=collection.vector_space,
         documents=documents or 0,
         chunks=chunks or 0,
         failed_documents=failed or 0,

@@ -626,7 +626,12 @@ class _Ingest:
                 for chunk, sha in zip(loaded.chunks, loaded.hashes, strict=True)
             ]
             session.add_all(rows)
-            store_cached_vectors(session, self.embedder.model_id, {h: fresh[h] for h in loaded.hashes if h in fresh})
+            store_cached_vectors(
+                session,
+                self.embedder.model_id,
+                {h: fresh[h] for h in loaded.hashes if h in fresh},
+                self.embedder.engine,
+            )
             self._save_progress(session, files_done=self.summary.files_done + 1)
             session.commit()
         new_ids = np.array([row.id for row in rows], dtype=np.int64)

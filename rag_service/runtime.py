@@ -24,7 +24,7 @@ class Runtime:
         self.indexes = IndexRegistry(
             self.settings.faiss_dir,
             self.sessions,
-            self.embedders.get,
+            self.embedders.for_collection,
             self.settings.faiss_ivf_threshold,
             self.settings.faiss_nprobe,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,10 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = 32
     max_file_mb: float = 50.0
     embed_batch_size: int = 16  # measured fastest on 2 CPU cores (benchmarks/): less padding per batch
+    # auto: bf16 where the CPU has bf16 instructions, int8 where it has VNNI only, fp32 otherwise
+    # (embedders/precision.py). A collection keeps its vector space whatever this says (embedders/__init__.py).
+    embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    model_cache_dir: Path | None = None  # models made locally (the int8 copy of MiniLM); empty: data_dir/models
     # Chunks gathered across files before one embedding call: large batches are what make CPU embedding fast.
     embed_group_chunks: int = 256
     index_checkpoint_seconds: float = 30.0
@@ -123,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def model_cache_path(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
     @property
     def locks_dir(self) -> Path:

@@ -48,6 +48,7 @@ class CollectionCreate(Request):
 class CollectionOut(BaseModel):
     name: str
     embedder: str
+    vector_space: str | None = Field(description="Model id of the engine its vectors come from; queries use it.")
     documents: int
     chunks: int
     failed_documents: int

@@ -27,13 +27,14 @@ def load_cached_vectors(session: Session, model_id: str, hashes: list[str]) -> d
     return found
 
 
-def store_cached_vectors(session: Session, model_id: str, vectors: dict[str, np.ndarray]) -> None:
-    """Insert vectors not cached yet; one already there (another file, another run) is left as it is."""
+def store_cached_vectors(session: Session, model_id: str, vectors: dict[str, np.ndarray], engine: str) -> None:
+    """Insert vectors not cached yet, naming the engine that made them; one already there (another file, another
+    run, another engine of the same vector space) is left as it is."""
     if not vectors:
         return
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     rows = [
-        {"model": model_id, "sha256": sha, "vector": np.asarray(vector, dtype=np.float32).tobytes()}
+        {"model": model_id, "sha256": sha, "vector": np.asarray(vector, dtype=np.float32).tobytes(), "engine": engine}
         for sha, vector in vectors.items()
     ]
     for start in range(0, len(rows), SQL_BATCH):

@@ -34,6 +34,8 @@ class Collection(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     embedder: Mapped[str] = mapped_column(String(100))
+    # The model_id of the engine its vectors come from: queries use an engine of this space (embedders/).
+    vector_space: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # Server-side folder the collection syncs from, and whether the server watches it for edits.
     source_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     watch: Mapped[bool] = mapped_column(default=False)
@@ -90,6 +92,7 @@ class Chunk(Base):
 class EmbeddingCache(Base):
     """Vectors by (model, text sha256): an unchanged or duplicated chunk is never embedded twice.
 
+    `model` is the vector space (the engine's model_id), `engine` what made this vector (torch-bf16, ...).
     It is also where chunk vectors live, so the FAISS files can be rebuilt without re-embedding.
     """
 
@@ -98,6 +101,7 @@ class EmbeddingCache(Base):
     model: Mapped[str] = mapped_column(String(100), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    engine: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class IngestRun(Base):

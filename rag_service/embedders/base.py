@@ -9,7 +9,11 @@ import numpy as np
 
 class Embedder(Protocol):
     name: str  # the registry name recorded on each collection
-    model_id: str  # the embedding cache key: a different model never reuses another's vectors
+    # The vector space: the embedding cache key and each collection's record. Engines with one model_id make
+    # vectors that may be mixed (measured equivalent); any other model or engine has its own.
+    model_id: str
+    precision: str  # fp32, bf16 or int8
+    engine: str  # what made the vectors (torch-fp32, torch-bf16, onnxruntime-int8, ...), recorded per vector
     dimension: int
     max_tokens: int  # the model's input limit, special tokens included
 
@@ -24,3 +28,9 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` without special tokens, as the model's own tokenizer counts them."""
         ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """float32 rows scaled to unit length."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -10,10 +10,15 @@ from typing import Any
 
 import numpy as np
 
+from rag_service.embedders.base import normalise
+
 
 class MultilingualEmbedder:
     name = "multilingual"
     model_id = "use-multilingual-v3"
+    # numpy's BLAS has no bf16 or int8 products (see docs/architecture.md, "Embedding precision").
+    precision = "fp32"
+    engine = "numpy-fp32"
     dimension = 512
     # USE averages over its input with no hard limit; long inputs blur, so chunks are kept this short.
     max_tokens = 256
@@ -31,9 +36,7 @@ class MultilingualEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return normalise(self.model.encode(list(texts)))
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]

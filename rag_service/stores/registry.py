@@ -58,7 +58,7 @@ class IndexRegistry:
         self,
         faiss_dir: Path,
         sessions: sessionmaker[Session],
-        embedder_for: Callable[[str], Embedder],
+        embedder_for: Callable[[str, str | None], Embedder],
         ivf_threshold: int = 200_000,
         nprobe: int = 32,
     ):
@@ -90,7 +90,7 @@ class IndexRegistry:
             return indexes
 
     def _load(self, collection: Collection) -> CollectionIndexes:
-        embedder = self.embedder_for(collection.embedder)
+        embedder = self.embedder_for(collection.embedder, collection.vector_space)
         path = self.path_for(collection.id)
         indexes = CollectionIndexes(
             collection_id=collection.id,
@@ -147,7 +147,7 @@ class IndexRegistry:
                 ).all()
                 vectors = indexes.embedder.embed_documents([embedding_text(t.heading_path, t.text) for t in texts])
                 fresh = {t.sha256: vector for t, vector in zip(texts, vectors, strict=True)}
-                store_cached_vectors(session, model_id, fresh)
+                store_cached_vectors(session, model_id, fresh, indexes.embedder.engine)
                 session.commit()
                 cached.update(fresh)
                 report.re_embedded = len(absent)

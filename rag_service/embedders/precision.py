@@ -1,0 +1,93 @@
+"""Which embedding precision this CPU should use, from the flags /proc/cpuinfo reports.
+
+The rule (`choose_precision`, a pure function of the flags so it is testable anywhere):
+
+- bf16 where the CPU has bf16 instructions (`avx512_bf16` or `amx_bf16`). Measured on a 2-core Xeon with AMX:
+  1.9x the fp32 ingest chunks/s with vectors within cosine 0.99997 of fp32 (docs/architecture.md); issue #12 measured
+  2.3x on an AMD EPYC with avx512_bf16 and no AMX. Without those instructions torch emulates bf16, slower than
+  fp32, so auto never chooses it there.
+- int8 (ONNX Runtime) where the CPU has VNNI (`avx512_vnni` or `avx_vnni`) but no bf16. Where both exist bf16
+  wins: there it measured faster than int8 (114 against 77 ingest chunks/s) with vectors much closer to fp32 (minimum
+  cosine 0.99997 against 0.981). For VNNI without bf16 this is a rule, not a measurement taken at start-up: the
+  one measurement of such a CPU we have (issue #12, int8 at 1.3x fp32 on an EPYC's VNNI) says int8 wins, and a
+  start-up race on a noisy machine could pick another vector space from one run to the next, while a
+  collection's vectors must stay in one.
+- fp32 otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PRECISIONS = ("fp32", "bf16", "int8")
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
+# Shown beside the choice: what decided it, and what else bears on CPU inference speed.
+RELEVANT_FLAGS = BF16_FLAGS | VNNI_FLAGS | frozenset({"avx2", "fma", "f16c", "avx512f", "amx_int8", "amx_tile"})
+CPUINFO = Path("/proc/cpuinfo")
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    requested: str  # the setting: auto, fp32, bf16 or int8
+    precision: str  # what is used: fp32, bf16 or int8
+    native: bool  # whether the CPU has instructions for it (fp32 always does)
+    reason: str
+    flags: tuple[str, ...]  # the relevant flags the CPU reports
+
+    def describe(self) -> str:
+        how = "chosen by flags" if self.requested == "auto" else "forced by RAG_EMBED_PRECISION"
+        native = "" if self.native else ", emulated: this CPU lacks its instructions"
+        return f"{self.precision} ({how}{native}; {self.reason}; flags: {' '.join(self.flags) or 'none'})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "flags": list(self.flags)}
+
+
+def is_native(precision: str, flags: Collection[str]) -> bool:
+    if precision == "bf16":
+        return bool(BF16_FLAGS & set(flags))
+    if precision == "int8":
+        return bool(VNNI_FLAGS & set(flags))
+    return True
+
+
+def choose_precision(requested: str, flags: Collection[str]) -> PrecisionChoice:
+    """The precision for `requested` (auto, fp32, bf16, int8) on a CPU reporting `flags`."""
+    present = set(flags)
+    relevant = tuple(sorted(RELEVANT_FLAGS & present))
+    if requested in PRECISIONS:
+        return PrecisionChoice(requested, requested, is_native(requested, present), "as configured", relevant)
+    if requested != "auto":
+        raise ValueError(f"unknown embedding precision {requested!r}; choose auto, {', '.join(PRECISIONS)}")
+    if bf16 := sorted(BF16_FLAGS & present):
+        return PrecisionChoice("auto", "bf16", True, f"bf16 instructions ({' '.join(bf16)})", relevant)
+    if vnni := sorted(VNNI_FLAGS & present):
+        return PrecisionChoice("auto", "int8", True, f"VNNI without bf16 ({' '.join(vnni)})", relevant)
+    return PrecisionChoice("auto", "fp32", True, "no bf16 or VNNI instructions", relevant)
+
+
+def parse_cpuinfo(text: str) -> tuple[str, frozenset[str]]:
+    """(model name, flags) of the first processor in /proc/cpuinfo's text."""
+    model, flags = "", frozenset[str]()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not model:
+            model = value.strip()
+        elif key == "flags" and not flags:
+            flags = frozenset(value.split())
+    return model, flags
+
+
+@lru_cache
+def cpu() -> tuple[str, frozenset[str]]:
+    """This machine's CPU model and flags; empty where /proc/cpuinfo cannot be read (not Linux)."""
+    text = ""
+    with contextlib.suppress(OSError):
+        text = CPUINFO.read_text(encoding="utf-8", errors="replace")
+    return parse_cpuinfo(text)
