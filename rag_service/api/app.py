@@ -25,6 +25,7 @@ from rag_service.api.routes import (
     collections,
     conversations,
     documents,
+    features,
     feedback,
     health,
     jobs,
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(runtime, jobs_manager)
     app.middleware("http")(app.state.metrics.middleware)
     install_error_handlers(app)
-    for module in (health, collections, documents, jobs, query, conversations, feedback, openai_compat):
+    for module in (health, collections, documents, jobs, query, conversations, feedback, features, openai_compat):
         app.include_router(module.router)
     settings = runtime.settings
     app.add_middleware(BodyLimit, limit=int(settings.max_request_body_mb * 1024 * 1024), exempt=UPLOAD_PATH.fullmatch)

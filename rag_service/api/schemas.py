@@ -84,10 +84,13 @@ class JobOut(BaseModel):
     source: str = Field(description='"upload", or the synced folder (its path only for keys that may write)')
     status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
     files_total: int
-    files_done: int
+    files_done: int = Field(description="Files finished: embedded and written, unchanged, or failed.")
+    files_read: int = Field(description="Files read and split so far (ahead of files_done).")
+    chunks_split: int = Field(description="Chunks the files read so far were split into.")
     chunks_embedded: int
     current: str
     failures: list[Failure]
+    skipped: list[Failure] = Field(description="Files the walk passed over (unsupported, ignored, too big), and why.")
     summary: dict[str, Any] | None
     error: str | None
     created_at: str | None
@@ -375,3 +378,10 @@ class ConversationList(BaseModel):
 
 class ConversationOut(ConversationSummary):
     items: list[TurnOut]
+
+
+class Features(BaseModel):
+    server_sync: bool = Field(description="POST /api/collections/{name}/sync is on (RAG_ALLOWED_ROOTS is set).")
+    max_question_chars: int = Field(description="The longest question accepted (RAG_MAX_QUESTION_CHARS).")
+    embedder_scripts: dict[str, list[str]] = Field(description="The writing systems each embedder reads.")
+    auth_required: bool
