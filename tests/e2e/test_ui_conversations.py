@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -208,4 +209,126 @@ def test_a_hostile_document_runs_nothing(browser: Browser, tmp_path: Path, page_
         assert dialogs == []
         assert page.locator(".messages script, .messages img, .messages svg, .messages [onerror]").count() == 0
         shot(page, "03-hostile-document")
+        page.close()
+
+
+def test_phone_width_drawer_question_box_and_inline_help(
+    browser: Browser,  # noqa: F811
+    tmp_path: Path,
+    page_errors: list[str],
+) -> None:
+    docs = tmp_path / "ops"
+    (docs / "deeply" / "nested" / "folder").mkdir(parents=True)
+    (docs / "deeply" / "nested" / "folder" / "guide.md").write_text(GUIDE, encoding="utf-8")
+    with running_server(make_settings(tmp_path)) as base:
+        page = open_page(browser, base, page_errors, viewport={"width": 390, "height": 844}, has_touch=True)
+        sidebar = page.locator("#sidebar")
+        expect(sidebar).to_be_in_viewport()  # no collections yet: the drawer is open on the create form
+        page.fill("#new-name", "bad name")
+        message = page.eval_on_selector("#new-name", "input => input.validationMessage")
+        assert "letters, digits" in message and "no spaces" in message
+        expect(page.locator("#name-rules")).to_be_visible()
+        shot(page, "04-phone-create")
+        create_and_upload(page, "ops", docs)
+        expect(sidebar).not_to_be_in_viewport()
+        page.get_by_role("tab", name="Ask").click()
+        box = page.locator("#question").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 844  # the question box is in view
+        expect(page.locator("#question-count")).to_have_text("0 / 4000 characters")
+        page.fill("#question", "如何重启服务？")
+        hint = page.locator("#script-hint")
+        expect(hint).to_be_visible()
+        expect(hint.get_by_role("link", name="Create a multilingual collection")).to_be_visible()
+        shot(page, "05-phone-cjk-hint")
+        hint.get_by_role("link").click()
+        expect(sidebar).to_be_in_viewport()
+        expect(page.locator("#new-embedder")).to_have_value("multilingual")
+        page.locator("#drawer-backdrop").click(position={"x": 370, "y": 400})
+        expect(sidebar).not_to_be_in_viewport()
+
+        page.check("#search-only")
+        page.fill("#question", "worker restart queue settings")
+        page.keyboard.press("Enter")
+        hit = page.locator(".hit").first
+        expect(hit).to_be_visible(timeout=60_000)
+        hit.get_by_role("button", name="Show full passage").click()
+        expect(hit.locator("p.preview")).to_have_class("preview expanded")
+        box = page.locator("#question").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 844
+        shot(page, "06-phone-search-expanded")
+
+        page.get_by_role("tab", name="Documents").click()
+        cell = page.locator("#document-rows td.path").first
+        expect(cell).to_contain_text("guide.md")
+        width = cell.bounding_box()
+        assert width is not None and width["width"] >= 150  # the path column stays readable
+        page.locator("#drawer-button").click()
+        expect(sidebar).to_be_in_viewport()
+        shot(page, "07-phone-drawer")
+        page.close()
+
+
+def many_files(root: Path, count: int) -> Path:
+    root.mkdir()
+    for i in range(count):
+        body = "\n\n".join(
+            f"Note {i} paragraph {j}: the service {i * 50 + j} runs in zone {j % 7} and reports to team {j % 11}."
+            for j in range(40)
+        )
+        (root / f"note-{i:03d}.md").write_text(f"# Note {i}\n\n{body}\n", encoding="utf-8")
+    for name in ("site.css", "print.css", "logo.woff", "font.woff2", "data.bin"):
+        (root / name).write_bytes(b"\x00\x01binary or unsupported\n")
+    return root
+
+
+def test_upload_progress_skipped_cancel_and_switching_collections(
+    browser: Browser,  # noqa: F811
+    tmp_path: Path,
+    page_errors: list[str],
+) -> None:
+    folder = many_files(tmp_path / "bulk", 100)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    settings = make_settings(tmp_path, embed_group_chunks=16)
+    with running_server(settings) as base:
+        page = open_page(browser, base, page_errors, viewport={"width": 1280, "height": 900})
+        for name in ("beta", "alpha"):
+            page.fill("#new-name", name)
+            page.get_by_role("button", name="Create").click()
+            expect(page.locator("#collection-title")).to_have_text(name)
+        page.set_input_files("#folder-input", str(empty))
+        expect(page.locator("#upload-text")).to_have_text("The folder you chose has no files in it.")
+
+        page.set_input_files("#folder-input", str(folder))
+        counts = page.locator("#upload-counts")
+        # Within the first seconds the counts move: files read and split come before any embedding finishes.
+        expect(counts).to_contain_text(re.compile(r"Read and split [1-9]\d* of 100 files"), timeout=15_000)
+        skipped = page.locator("#skipped-box")
+        expect(skipped.locator("summary")).to_have_text(re.compile(r"^5 files skipped"))
+        expect(skipped.locator("li")).to_have_count(5, timeout=1)
+        expect(skipped.locator("li").first).not_to_be_visible()  # collapsed until asked for
+        skipped.locator("summary").click()
+        expect(skipped).to_contain_text("site.css: unsupported file type")
+        expect(page.locator("#upload-text")).to_contain_text(re.compile(r"left|estimating"))
+        expect(page.locator("#collection-stats")).to_contain_text(re.compile(r"^[1-9]\d* documents"), timeout=30_000)
+        shot(page, "08-progress")
+
+        page.locator("#collection-list").get_by_role("button", name=re.compile("^beta")).click()
+        expect(page.locator("#collection-title")).to_have_text("beta")
+        expect(page.locator("#upload-status")).to_be_hidden()  # beta has no job: alpha's is not shown here
+        shot(page, "09-other-collection-mid-upload")
+        page.locator("#collection-list").get_by_role("button", name=re.compile("^alpha")).click()
+        expect(counts).to_contain_text("Read and split")
+
+        page.get_by_role("button", name="Cancel").click()
+        text = page.locator("#upload-text")
+        expect(text).to_contain_text("Cancelled.", timeout=30_000)
+        expect(text).to_contain_text(re.compile(r"(\d+) of 100 files were finished and are kept; the other \d+ were"))
+        kept = int(re.search(r"(\d+) of 100", text.inner_text()).group(1))  # type: ignore[union-attr]
+        assert 0 < kept < 100
+        expect(page.locator("#collection-stats")).to_contain_text(re.compile(r"^\d+ documents"))
+        documents = int(page.locator("#collection-stats").inner_text().split()[0])
+        assert documents == kept  # what the message says was kept is what the collection holds
+        expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+        shot(page, "10-cancelled")
         page.close()
