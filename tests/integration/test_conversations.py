@@ -62,6 +62,9 @@ def test_conversations_keep_turns_and_history_within_key_scopes(
     served: tuple[httpx.Client, httpx.Client, httpx.Client, Path],
 ) -> None:
     admin, scoped, reader, _ = served
+    features = admin.get("/api/features").json()
+    assert features["server_sync"] is False and features["max_question_chars"] == 4000  # no RAG_ALLOWED_ROOTS
+    assert "cjk" in features["embedder_scripts"]["multilingual"] and features["embedder_scripts"]["minilm"] == ["latin"]
     created = scoped.post("/api/conversations", json={"collection": "alpha"})
     assert created.status_code == 201 and created.json()["turns"] == 0 and created.json()["title"] == ""
     conversation = created.json()["id"]
