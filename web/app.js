@@ -746,6 +746,8 @@ async function streamChat(question, request, bubble, answer) {
   loadConversations();
   if (failure) {
     answer.replaceChildren(errorBlock({ text: t("backendDown", { backend: backendLabel(backend || result.backend) }), detail: failure }));
+    const box = $("#question");
+    if (!box.value) { box.value = question; updateCount(); } // kept, to send again or to another backend
     const open = (item) => openPassage(item, question, "");
     if (result.hits.length) bubble.append(element("h4", {}, t("sources")), sourcesList(result.hits, open));
     return;

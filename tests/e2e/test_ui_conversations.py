@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.conftest import make_settings
 from tests.e2e.test_web_ui import browser  # noqa: F401  (the shared Chromium fixture)
 from tests.integration.server import running_server
+from tests.integration.stub_llm import stub_llm
 
 pytestmark = pytest.mark.e2e
 
@@ -273,7 +274,7 @@ def many_files(root: Path, count: int) -> Path:
     for i in range(count):
         body = "\n\n".join(
             f"Note {i} paragraph {j}: the service {i * 50 + j} runs in zone {j % 7} and reports to team {j % 11}."
-            for j in range(40)
+            for j in range(100)
         )
         (root / f"note-{i:03d}.md").write_text(f"# Note {i}\n\n{body}\n", encoding="utf-8")
     for name in ("site.css", "print.css", "logo.woff", "font.woff2", "data.bin"):
@@ -333,3 +334,37 @@ def test_upload_progress_skipped_cancel_and_switching_collections(
         expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
         shot(page, "10-cancelled")
         page.close()
+
+
+def test_backend_error_is_one_sentence_with_details_and_keeps_the_question(
+    browser: Browser,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "ops"
+    docs.mkdir()
+    (docs / "guide.md").write_text(GUIDE, encoding="utf-8")
+    with stub_llm(fail_chat=True) as broken:  # it lists its models, so it is offered, but every answer fails
+        settings = make_settings(
+            tmp_path, allowed_backends="extractive,openai", openai_base_url=broken.url, llm_retries=0
+        )
+        with running_server(settings) as base:
+            page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})
+            page.goto(base)
+            create_and_upload(page, "ops", docs)
+            page.get_by_role("tab", name="Ask").click()
+            expect(page.locator("#backend option")).to_have_count(2)
+            page.select_option("#backend", "openai")
+            page.fill("#question", "How do I restart the worker?")
+            page.keyboard.press("Enter")
+            bubble = page.locator(".message.assistant").last
+            error = bubble.locator(".error-text")
+            sentence = "The answer backend “openai (LLM server)” is unavailable right now."
+            expect(error).to_contain_text(sentence, timeout=60_000)
+            details = error.locator("details")
+            expect(details.locator("pre")).to_be_hidden()  # the technical words only when asked for
+            details.locator("summary").click()
+            expect(details.locator("pre")).to_be_visible()
+            expect(bubble.locator(".sources")).to_contain_text("ops/guide.md")
+            expect(page.locator("#question")).to_have_value("How do I restart the worker?")
+            shot(page, "11-backend-error-details")
+            page.close()

@@ -110,7 +110,8 @@ def test_conversations_keep_turns_and_history_within_key_scopes(
         assert "Beta chat" not in response.text
     assert admin.get("/api/collections/beta/conversations").json()["conversations"][0]["title"] == "Beta chat"
     mixed = admin.post("/api/ask", json={"question": "keys?", "collection": "alpha", "conversation_id": other})
-    assert mixed.status_code == 400 and mixed.json()["error"]["code"] == "invalid_input"
+    assert mixed.status_code == 404
+    assert mixed.json()["error"]["message"] == f"no conversation {other} in collection 'alpha'"
     assert admin.get("/api/conversations/999999").status_code == 404
 
     # A read-only key may keep conversations of the collections it sees.

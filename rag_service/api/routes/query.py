@@ -31,7 +31,7 @@ from rag_service.api.schemas import (
 )
 from rag_service.api.streaming import take_first
 from rag_service.embedders import EMBEDDERS
-from rag_service.errors import InvalidInputError
+from rag_service.errors import NotFoundError
 from rag_service.retrieval import SearchOptions, retrieve
 from rag_service.runtime import Runtime
 
@@ -73,8 +73,8 @@ def _conversation_history(
     conversation_id = body.conversation_id or 0
     with runtime.sessions() as session:
         owner = conversations.conversation_collection(session, conversation_id, caller.collections)
-        if owner != body.collection:
-            raise InvalidInputError(f"conversation {conversation_id} belongs to another collection")
+        if owner != body.collection:  # a conversation is one collection's: elsewhere it is not found
+            raise NotFoundError(f"no conversation {conversation_id} in collection {body.collection!r}")
         return sent or conversations.history_of(session, conversation_id, runtime.settings.max_history_turns)
 
 
