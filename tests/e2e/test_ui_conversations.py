@@ -265,6 +265,7 @@ def test_phone_width_drawer_question_box_and_inline_help(
         assert width is not None and width["width"] >= 150  # the path column stays readable
         page.locator("#drawer-button").click()
         expect(sidebar).to_be_in_viewport()
+        page.wait_for_timeout(300)  # the drawer's slide-in, for the screenshot
         shot(page, "07-phone-drawer")
         page.close()
 
