@@ -1,4 +1,4 @@
-"""The `rag-service` command line: ingest, search, ask, eval, collections, info, db, serve.
+"""The `rag-service` command line: ingest, search, ask, eval, collections, feedback, info, db, serve.
 
 Results go to stdout (`--json` for scripts), progress and errors to stderr; exit status 0 on success,
 1 on a bad argument or a failed command, 130 when interrupted.
@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Answer questions from your own documents, with citations.", no_args_is_help=True)
 collections_app = typer.Typer(help="List and manage collections.", invoke_without_command=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Feedback given on answers in the web UI or the API.", no_args_is_help=True)
 app.add_typer(collections_app, name="collections")
+app.add_typer(feedback_app, name="feedback")
 app.add_typer(db_app, name="db")
 
 out = Console(soft_wrap=True)
@@ -464,6 +466,24 @@ def info(as_json: JsonOption = False) -> None:
             highlight=False,
             markup=False,
         )
+
+
+@feedback_app.command("export")
+def feedback_export(collection: CollectionOption) -> None:
+    """Write a collection's feedback as eval questions (JSONL, the format of shared/eval/*/questions.jsonl) to
+    stdout: thumbs up → regression questions, thumbs down → questions marked needs_review."""
+    from rag_service.feedback import export_questions
+
+    runtime = _runtime()
+    try:
+        with runtime.sessions() as session:
+            questions = export_questions(session, runtime.settings, collection)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    for question in questions:
+        sys.stdout.write(json.dumps(question, ensure_ascii=False) + "\n")
+    review = sum(1 for q in questions if q.get("needs_review"))
+    err.print(f"{len(questions)} questions ({len(questions) - review} with ground truth, {review} to review)")
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -52,6 +52,9 @@ class IngestSummary:
     run_id: int
     files_total: int = 0
     files_done: int = 0
+    # Written by the preparing thread only: files read and split so far, and the chunks they were split into.
+    files_read: int = 0
+    chunks_split: int = 0
     added: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -402,6 +405,7 @@ class _Ingest:
             else:
                 group.append(outcome)
                 group_chunks += len(outcome.chunks)
+                self._report(outcome.path)  # files read and split show before the group's embedding starts
                 if group_chunks >= self.settings.embed_group_chunks:
                     self._embed_and_write(group)
                     group, group_chunks = [], 0
@@ -414,7 +418,8 @@ class _Ingest:
 
     def _prepared(self, paths: list[str], existing: dict[str, _Known]) -> Iterator[_Loaded | _Unchanged | _Failed]:
         """Files read, hashed and split in a thread ahead of the caller, so parsing overlaps embedding (torch
-        releases the GIL while it computes); the caller alone touches the database and the summary."""
+        releases the GIL while it computes); the caller alone touches the database and the summary, but for the
+        two counts the preparing thread keeps (files_read, chunks_split)."""
         outcomes: queue.Queue[_Loaded | _Unchanged | _Failed | None] = queue.Queue(maxsize=PREPARE_AHEAD)
         stop = threading.Event()
 
@@ -428,7 +433,12 @@ class _Ingest:
         def produce() -> None:
             try:
                 for rel in paths:
-                    if stop.is_set() or not put(self._prepare(rel, existing.get(rel))):
+                    if stop.is_set():
+                        return
+                    item = self._prepare(rel, existing.get(rel))
+                    self.summary.files_read += 1
+                    self.summary.chunks_split += len(item.chunks) if isinstance(item, _Loaded) else 0
+                    if not put(item):
                         return
             finally:
                 put(None)

@@ -36,9 +36,12 @@ class JobState:
     status: str = "queued"
     files_total: int = 0
     files_done: int = 0
+    files_read: int = 0  # read and split, ahead of files_done (embedded and written)
+    chunks_split: int = 0
     chunks_embedded: int = 0
     current: str = ""
     failures: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # passed over by the walk, with why
     summary: dict[str, Any] | None = None
     error: str | None = None
     created_at: datetime | None = None
@@ -58,9 +61,12 @@ class JobState:
             "status": self.status,
             "files_total": self.files_total,
             "files_done": self.files_done,
+            "files_read": max(self.files_read, self.files_done),
+            "chunks_split": self.chunks_split,
             "chunks_embedded": self.chunks_embedded,
             "current": self.current,
             "failures": self.failures,
+            "skipped": self.skipped,
             "summary": self.summary,
             "error": self.error,
             "created_at": self.created_at.isoformat() if self.created_at else None,
@@ -142,7 +148,7 @@ class JobManager:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:
-                return replace(job.state, failures=list(job.state.failures))
+                return replace(job.state, failures=list(job.state.failures), skipped=list(job.state.skipped))
         with self.runtime.sessions() as session:
             run = session.get(IngestRun, job_id)
             if run is None:
@@ -236,8 +242,11 @@ class JobManager:
                 job,
                 files_total=summary.files_total,
                 files_done=summary.files_done,
+                files_read=summary.files_read,
+                chunks_split=summary.chunks_split,
                 chunks_embedded=summary.chunks_embedded,
                 failures=list(summary.failed),
+                skipped=list(summary.skipped),
                 current=current,
             )
 
@@ -266,5 +275,7 @@ class JobManager:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:
-                return job.state.version, replace(job.state, failures=list(job.state.failures))
+                return job.state.version, replace(
+                    job.state, failures=list(job.state.failures), skipped=list(job.state.skipped)
+                )
         return 0, self.get(job_id)

@@ -21,7 +21,17 @@ from rag_service.api.deps import AppState
 from rag_service.api.errors import documented_methods, install_error_handlers
 from rag_service.api.limits import BodyLimit
 from rag_service.api.metrics import Metrics
-from rag_service.api.routes import collections, documents, health, jobs, openai_compat, query
+from rag_service.api.routes import (
+    collections,
+    conversations,
+    documents,
+    features,
+    feedback,
+    health,
+    jobs,
+    openai_compat,
+    query,
+)
 from rag_service.api.schemas import ErrorBody
 from rag_service.db.models import Collection
 from rag_service.jobs import JobManager
@@ -102,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(runtime, jobs_manager)
     app.middleware("http")(app.state.metrics.middleware)
     install_error_handlers(app)
-    for module in (health, collections, documents, jobs, query, openai_compat):
+    for module in (health, collections, documents, jobs, query, conversations, feedback, features, openai_compat):
         app.include_router(module.router)
     settings = runtime.settings
     app.add_middleware(BodyLimit, limit=int(settings.max_request_body_mb * 1024 * 1024), exempt=UPLOAD_PATH.fullmatch)

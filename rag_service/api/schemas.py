@@ -85,10 +85,13 @@ class JobOut(BaseModel):
     source: str = Field(description='"upload", or the synced folder (its path only for keys that may write)')
     status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
     files_total: int
-    files_done: int
+    files_done: int = Field(description="Files finished: embedded and written, unchanged, or failed.")
+    files_read: int = Field(description="Files read and split so far (ahead of files_done).")
+    chunks_split: int = Field(description="Chunks the files read so far were split into.")
     chunks_embedded: int
     current: str
     failures: list[Failure]
+    skipped: list[Failure] = Field(description="Files the walk passed over (unsupported, ignored, too big), and why.")
     summary: dict[str, Any] | None
     error: str | None
     created_at: str | None
@@ -190,7 +193,12 @@ class LlmOptions(Request):
 
 class AskRequest(RetrievalParams):
     question: str = Field(min_length=1)
-    history: list[Turn] = Field(default_factory=list)
+    history: list[Turn] = Field(
+        default_factory=list, description="Earlier turns; empty with a conversation_id: the conversation's turns."
+    )
+    conversation_id: Annotated[int, Field(ge=1, le=2_147_483_647), WHOLE_NUMBER] | None = Field(
+        default=None, description="A saved conversation of this collection: the turn is appended to it."
+    )
     llm: LlmOptions | None = None
     stream: bool = False
 
@@ -232,6 +240,8 @@ class AskResponse(BaseModel):
         default=None, description="Answered, but without a valid [n] citation: not grounded in a passage."
     )
     error: str | None = None
+    conversation_id: int | None = Field(default=None, description="The conversation the turn was saved in.")
+    turn_id: int | None = Field(default=None, description="The saved turn: what feedback is given on.")
 
 
 class BackendDetail(BaseModel):
@@ -300,3 +310,80 @@ class ChatCompletionRequest(Request):
     stream: bool = False
     max_tokens: Annotated[int, Field(ge=1, le=8192), WHOLE_NUMBER] | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+
+
+class ConversationCreate(Request):
+    collection: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=200, description="Empty: the first question becomes the title.")
+
+
+class ConversationRename(Request):
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    collection: str
+    turn_id: int | None = Field(description="The answer it was given on; null once its conversation is deleted.")
+    rating: Literal["up", "down"]
+    comment: str
+    question: str
+    answer: str
+    answered: bool
+    citations: list[dict[str, Any]]
+    passages: list[dict[str, Any]] = Field(description="The passages shown with the answer.")
+    created_at: str | None
+    updated_at: str | None
+
+
+class FeedbackList(BaseModel):
+    items: list[FeedbackOut]
+
+
+class FeedbackCreate(Request):
+    turn_id: Annotated[int, Field(ge=1, le=2_147_483_647), WHOLE_NUMBER] = Field(
+        description="The saved answer (a conversation turn, `turn_id` of /api/ask's result)."
+    )
+    rating: Literal["up", "down"]
+    comment: str = Field(default="", max_length=2000)
+
+
+class TurnFeedback(BaseModel):
+    rating: Literal["up", "down"]
+    comment: str
+
+
+class TurnOut(BaseModel):
+    id: int
+    question: str
+    answer: str
+    answered: bool
+    backend: str
+    citations: list[dict[str, Any]]
+    passages: list[dict[str, Any]] = Field(description="The passages shown with the answer (hits).")
+    created_at: str | None
+    feedback: TurnFeedback | None
+
+
+class ConversationSummary(BaseModel):
+    id: int
+    collection: str
+    title: str
+    turns: int
+    created_at: str | None
+    updated_at: str | None
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummary]
+
+
+class ConversationOut(ConversationSummary):
+    items: list[TurnOut]
+
+
+class Features(BaseModel):
+    server_sync: bool = Field(description="POST /api/collections/{name}/sync is on (RAG_ALLOWED_ROOTS is set).")
+    max_question_chars: int = Field(description="The longest question accepted (RAG_MAX_QUESTION_CHARS).")
+    embedder_scripts: dict[str, list[str]] = Field(description="The writing systems each embedder reads.")
+    auth_required: bool
