@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from rag_service.collections import find_collection
 from rag_service.db.models import Collection, IngestRun, utcnow
 from rag_service.errors import NotFoundError
@@ -170,12 +172,30 @@ class JobManager:
                 files_done=run.files_done,
                 chunks_embedded=run.chunks_embedded,
                 failures=list(run.failures or []),
+                summary=(
+                    {"added": run.added, "updated": run.updated, "unchanged": run.unchanged, "deleted": run.deleted}
+                    if run.status in TERMINAL
+                    else None
+                ),
                 error=run.error,
                 created_at=run.created_at,
                 started_at=run.started_at,
                 finished_at=run.finished_at,
                 upload=self._is_upload(run.source),
             )
+
+    def latest(self, collection_name: str) -> JobState | None:
+        """The collection's newest job (this process's, another's, or the CLI's), for the upload panel after a
+        reload; None when it never had one."""
+        with self.runtime.sessions() as session:
+            collection = find_collection(session, collection_name)
+            newest = session.scalar(
+                select(IngestRun.id)
+                .where(IngestRun.collection_id == collection.id)
+                .order_by(IngestRun.id.desc())
+                .limit(1)
+            )
+        return self.get(newest) if newest is not None else None
 
     def cancel(self, job_id: int) -> JobState:
         with self._lock:

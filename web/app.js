@@ -140,6 +140,7 @@ function selectCollection(collection) {
   if (changed) {
     state.documentsOffset = 0;
     renderUploadPanel();
+    if (!state.jobs.has(collection.name)) restoreLastJob(collection.name);
     const saved = Number(localStorage.getItem(conversationKey(collection.name)));
     if (saved) openConversation(saved);
     else newConversation();
@@ -326,6 +327,19 @@ function renderUploadPanel() {
   $("#skipped-box").hidden = !skipped.length;
   $("#skipped-summary").textContent = t("skippedCount", { count: skipped.length });
   $("#skipped-list").replaceChildren(...skipped.map((f) => element("li", {}, t("skippedFile", f))));
+}
+
+// After a reload the panel still shows the collection's last job: followed if it runs, its outcome if not.
+async function restoreLastJob(collection) {
+  let jobs;
+  try {
+    jobs = await call("GET", `/api/jobs?collection=${encodeURIComponent(collection)}`);
+  } catch { return; /* nothing to show is the panel's empty state */ }
+  if (!jobs.length || state.jobs.has(collection)) return;
+  const job = jobs[0];
+  if (job.status === "queued" || job.status === "running") { followJob(job.id, collection, job.skipped || []); return; }
+  state.jobs.set(collection, { jobId: job.id, job, skipped: job.skipped || [], since: 0, base: 0 });
+  if (state.current?.name === collection) renderUploadPanel();
 }
 
 async function followJob(jobId, collection, skipped) {

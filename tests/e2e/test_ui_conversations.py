@@ -129,6 +129,7 @@ def test_conversation_survives_reload_and_feedback_becomes_eval_questions(
         shot(page, "01-conversation-with-feedback")
 
         page.reload()
+        expect(page.locator("#upload-text")).to_contain_text("Done: 1 added")  # the last job, fetched again
         expect(page.locator(".message.user")).to_have_count(2)
         expect(page.locator(".message.assistant").nth(0).locator("pre.code")).to_contain_text("atlas-worker")
         expect(page.get_by_role("button", name="Helpful", exact=True).first).to_have_attribute("aria-pressed", "true")

@@ -119,6 +119,13 @@ def test_conversations_keep_turns_and_history_within_key_scopes(
     assert kept.status_code == 201
     assert reader.delete(f"/api/conversations/{kept.json()['id']}").status_code == 204
 
+    # The upload panel after a reload: the collection's newest job, within the key's scope too.
+    (latest,) = scoped.get("/api/jobs", params={"collection": "alpha"}).json()
+    assert (latest["collection"], latest["status"], latest["summary"]["added"]) == ("alpha", "done", 1)
+    assert scoped.get("/api/jobs", params={"collection": "beta"}).status_code == 404
+    assert admin.post("/api/collections", json={"name": "gamma"}).status_code == 201
+    assert admin.get("/api/jobs", params={"collection": "gamma"}).json() == []
+
     assert scoped.delete(f"/api/conversations/{conversation}").status_code == 204
     assert scoped.get(f"/api/conversations/{conversation}").status_code == 404
     assert admin.get("/api/collections/alpha/conversations").json()["conversations"] == []

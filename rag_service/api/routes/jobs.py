@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +26,15 @@ def _visible(state: State, caller: Principal, job_id: int) -> JobState:
     if not caller.can_see(job.collection):
         raise NotFoundError(f"no job {job_id}")
     return job
+
+
+@router.get("", response_model=list[JobOut])
+def latest_job(state: State, caller: Caller, collection: str = Query(..., max_length=200)) -> list[dict]:
+    """The collection's newest job, as a list of at most one: what its upload panel shows after a reload."""
+    if not caller.can_see(collection):
+        raise NotFoundError(f"no collection named {collection!r}")
+    job = state.jobs.latest(collection)
+    return [job.to_dict(show_path=not caller.read_only)] if job is not None else []
 
 
 @router.get("/{job_id}", response_model=JobOut)
