@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.loaders import page_unit
+from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.collections import find_collection
 from rag_service.db.models import Chunk, Document
 from rag_service.errors import InvalidInputError
@@ -312,7 +313,6 @@ _CLOSING_FENCE = re.compile(r"\n[ \t]*(```|~~~)[ \t]*$")
 _OPENING_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*\n")
 
 
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$")
 
 
 def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:
@@ -334,7 +334,7 @@ def _without_repeated_header(first: str, second: str) -> str:
     (ingest's split); joined, the table reads as one."""
     lines = second.split("\n", 2)
     head = "\n".join(lines[:2])
-    if len(lines) > 2 and "|" in lines[0] and _TABLE_RULE.match(lines[1]) and head + "\n" in first + "\n":
+    if len(lines) > 2 and "|" in lines[0] and DELIMITER_ROW.match(lines[1]) and head + "\n" in first + "\n":
         return second[len(head) :].lstrip("\n")
     return second
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 
+import openpyxl
+
 from ingest.loaders.containers import checked
 from ingest.loaders.tables import markdown_table
 from ingest.types import LoadError, LoadOptions, Section
 
 
 def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
-    import openpyxl
-
     try:
         workbook = openpyxl.load_workbook(checked(data, ".xlsx", options), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
@@ -26,14 +26,14 @@ def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     try:
         for number, sheet in enumerate(workbook.worksheets, start=1):
             rows = []
-            for row in sheet.iter_rows(values_only=True):
+            for read, row in enumerate(sheet.iter_rows(values_only=True)):
                 if len(rows) >= options.max_sheet_rows:
                     raise LoadError(
                         f"sheet {sheet.title!r} has more than {options.max_sheet_rows} rows (RAG_MAX_SHEET_ROWS)"
                     )
                 if any(value is not None and str(value).strip() for value in row):
                     rows.append([_value(value) for value in row])
-                if len(rows) % 1000 == 0:
+                if read % 1000 == 0:  # empty rows too: a sheet can be formatted a million rows down
                     options.check_time(f"reading sheet {sheet.title!r}")
             table = markdown_table(rows)
             if table:

@@ -3,7 +3,12 @@ and repeats its header row in each piece where it does not (ingest/split.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+
+# The delimiter row under a table's header: dashes, optional colons, and at least one pipe (with or without the
+# outer pipes). A bare "----" is a setext heading or an AsciiDoc listing, not a table.
+DELIMITER_ROW = re.compile(r"^[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*$")
 
 
 def cell_text(value: object) -> str:

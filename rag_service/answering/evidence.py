@@ -28,13 +28,13 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 
+from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.answering.terms import asked_quantity, content_terms, names, normalise_term
 from rag_service.retrieval import Hit
 from rag_service.stores.lexical_index import tokenize
 
 PASSAGES_CHECKED = 3
 ROW_COVERAGE = 0.8  # of the question's IDF weight, in one table row and its header
-_DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,9 @@ def row_coverage(weights: dict[str, float], hits: list[Hit]) -> float:
         for i, line in enumerate(lines):
             if "|" not in line:
                 header = None  # the table ended
-            elif i + 1 < len(lines) and _DELIMITER_ROW.match(lines[i + 1]):
+            elif i + 1 < len(lines) and DELIMITER_ROW.match(lines[i + 1]):
                 header = line
-            elif header is not None and not _DELIMITER_ROW.match(line):
+            elif header is not None and not DELIMITER_ROW.match(line):
                 present = {normalise_term(token) for token in tokenize(f"{hit.heading_path} {header} {line}")}
                 best = max(best, sum(w for t, w in weights.items() if t in present) / total if total else 0.0)
     return best

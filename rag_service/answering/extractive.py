@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.answering.base import AnswerRequest, ChatTurn, not_found_answer
 from rag_service.answering.citations import strip_markers
 from rag_service.answering.condense import condense_by_rule
@@ -34,7 +35,6 @@ _CODE_LINE = re.compile(
 _MARKUP_LINE = re.compile(r"^(\[\[[^\]]*\]\]|\[[\w\s,.=\"'#-]*\]|(ifn?def|endif|include)::\S*\[.*\]|\+)$")
 # A Markdown table: rows with cells, the second a rule ("---|---"); kept whole, like code.
 _TABLE_ROW = re.compile(r"^\s*\|?[^|\n]*\|.*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$")
 # A definition-list term: "--sendmail-cmd=<command>::", "`GIT_DIR`::", "core.editor;;".
 _TERM = re.compile(r"^\S(?:[^ ]| (?=[<\[(-]))*(::|;;)\s*$|^[-`'*].{0,78}::\s*$")
 _SENTENCE_END = re.compile(r"[a-z)`'\"][.;,]( |$)")
@@ -130,7 +130,7 @@ def split_units(text: str) -> list[Unit]:
                 i += 1
             units.append(Unit(" ".join(item), "item", paragraph))
             continue
-        if _TABLE_ROW.match(line) and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+        if _TABLE_ROW.match(line) and i + 1 < len(lines) and DELIMITER_ROW.match(lines[i + 1]):
             flush_prose()
             block = []
             while i < len(lines) and _TABLE_ROW.match(lines[i]):
