@@ -18,6 +18,7 @@ from ingest.types import LoadError
 
 MIN_SIDE = 16  # smaller images hold no readable text
 MIN_SCORE = 0.5
+NOT_INSTALLED = "needs OCR, which is not installed: pip install 'rag-service[ocr]'"
 
 _engine: Any = None
 _lock = threading.Lock()
@@ -36,23 +37,13 @@ class Line:
         return self.y1 - self.y0
 
 
-def available() -> bool:
-    try:
-        import rapidocr  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _get_engine() -> Any:
     global _engine
     if _engine is None:
         try:
             from rapidocr import RapidOCR
         except ImportError as exc:
-            raise LoadError(
-                "needs OCR, which is not installed: pip install 'rag-service[ocr]' (or set RAG_OCR=false)"
-            ) from exc
+            raise LoadError(f"{NOT_INSTALLED} (or set RAG_OCR=false)") from exc
         # No text-line angle classifier: on upright scans it turned whole lines upside down and read them as
         # noise (dense A4 page: character accuracy 0.93 with it, 0.999 without, at the same speed).
         _engine = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False})

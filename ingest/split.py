@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
+from ingest.loaders.tables import DELIMITER
 from ingest.types import Section, TextChunk
 
 TokenCounter = Callable[[str], int]
@@ -31,7 +32,7 @@ _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
 # outer pipes; a bare "----" under a line is a setext heading or an AsciiDoc listing, not a table).
 _TABLE = re.compile(
     r"^(?P<header>[^\n]*\|[^\n]*)\n"
-    r"(?P<rule>[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*)\n"
+    rf"(?P<rule>{DELIMITER})\n"
     r"(?P<rows>(?:[^\n]*\|[^\n]*(?:\n|$))*)",
     re.MULTILINE,
 )

@@ -8,6 +8,7 @@ import docx as python_docx
 from docx.table import Table
 
 from ingest.loaders.containers import checked
+from ingest.loaders.headings import Outline
 from ingest.loaders.tables import markdown_table
 from ingest.types import LoadError, LoadOptions, Section
 
@@ -17,33 +18,21 @@ def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
         document = python_docx.Document(checked(data, ".docx", options))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(f"unreadable .docx: {exc}") from exc
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    body: list[str] = []
-
-    def flush() -> None:
-        if any(line.strip() for line in body):
-            sections.append(Section(text="\n".join(body), heading_path=" > ".join(t for _, t in stack)))
-        body.clear()
-
+    outline = Outline("\n")
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             table = markdown_table([cell.text for cell in row.cells] for row in block.rows)
             if table:
-                body.extend(["", table, ""])  # blank lines: a table is a block of its own in Markdown
+                outline.add(f"\n{table}\n")  # blank lines: a table is a block of its own in Markdown
             continue
         style = block.style.name if block.style is not None else ""
         text = block.text.strip()
         level = _heading_level(style)
         if level is not None and text:
-            flush()
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, text))
+            outline.heading(level, text)
         elif text:
-            body.append(text)
-    flush()
-    return sections
+            outline.add(text)
+    return outline.finish()
 
 
 def _heading_level(style: str) -> int | None:

@@ -1,4 +1,5 @@
-"""Sections from line-based text with headings: the shared walk for Markdown, AsciiDoc, reStructuredText."""
+"""Sections under their headings: the shared walk for line-based text (Markdown, AsciiDoc, reStructuredText) and
+the outline that document formats with heading styles (Word, OpenDocument) fill block by block."""
 
 from __future__ import annotations
 
@@ -78,3 +79,33 @@ def split_by_headings(text: str, matchers: list[HeadingMatcher]) -> list[Section
         body_start = i + 1
     flush()
     return sections
+
+
+class Outline:
+    """Body text gathered under a stack of headings; a heading closes the section before it. For formats whose
+    blocks carry heading levels (Word styles, OpenDocument outline levels) rather than line numbers."""
+
+    def __init__(self, joiner: str) -> None:
+        self.joiner = joiner  # between the body's blocks
+        self.sections: list[Section] = []
+        self._stack: list[tuple[int, str]] = []
+        self._body: list[str] = []
+
+    def heading(self, level: int, title: str) -> None:
+        self.flush()
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, title))
+
+    def add(self, block: str) -> None:
+        self._body.append(block)
+
+    def flush(self) -> None:
+        if any(block.strip() for block in self._body):
+            path = " > ".join(title for _, title in self._stack)
+            self.sections.append(Section(text=self.joiner.join(self._body), heading_path=path))
+        self._body.clear()
+
+    def finish(self) -> list[Section]:
+        self.flush()
+        return self.sections

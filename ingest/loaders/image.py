@@ -18,7 +18,7 @@ def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     try:
         from PIL import Image, ImageSequence, UnidentifiedImageError
     except ImportError as exc:
-        raise LoadError("needs OCR, which is not installed: pip install 'rag-service[ocr]'") from exc
+        raise LoadError(ocr.NOT_INSTALLED) from exc
     limit = f"over the limit of {options.max_image_pixels / 1e6:g} megapixels (RAG_MAX_IMAGE_MEGAPIXELS)"
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only: the size is checked before any decoding

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 from ingest.loaders.containers import open_zip
+from ingest.loaders.headings import Outline
 from ingest.loaders.tables import markdown_table
 from ingest.types import LoadError, LoadOptions, Section
 
@@ -70,25 +71,13 @@ def inline_text(element: ET.Element) -> str:
 
 
 def _text_document(text: ET.Element) -> list[Section]:
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    body: list[str] = []
-
-    def flush() -> None:
-        if any(part.strip() for part in body):
-            sections.append(Section(text="\n\n".join(body), heading_path=" > ".join(t for _, t in stack)))
-        body.clear()
-
+    outline = Outline("\n\n")
     for kind, level, content in _blocks(text):
         if kind == "heading":
-            flush()
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, content))
+            outline.heading(level, content)
         else:
-            body.append(content)
-    flush()
-    return sections
+            outline.add(content)
+    return outline.finish()
 
 
 def _blocks(container: ET.Element, bullet: str = "") -> Iterator[tuple[str, int, str]]:

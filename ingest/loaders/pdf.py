@@ -126,9 +126,7 @@ def _read_scanned(data: bytes, scanned: list[int], texts: list[str], options: Lo
     try:
         import pypdfium2
     except ImportError as exc:
-        raise LoadError(
-            "a page without text needs OCR, which is not installed: pip install 'rag-service[ocr]'"
-        ) from exc
+        raise LoadError(f"a page without text {ocr.NOT_INSTALLED}") from exc
     with _pdfium_lock:
         document = pypdfium2.PdfDocument(data)
         try:

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 
 # The delimiter row under a table's header: dashes, optional colons, and at least one pipe (with or without the
 # outer pipes). A bare "----" is a setext heading or an AsciiDoc listing, not a table.
-DELIMITER_ROW = re.compile(r"^[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*$")
+DELIMITER = r"[ \t]*(?=[^\n]*\|)\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*"
+DELIMITER_ROW = re.compile(rf"^{DELIMITER}$")
 
 
 def cell_text(value: object) -> str:
