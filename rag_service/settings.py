@@ -46,6 +46,29 @@ class Settings(BaseSettings):
     # Background jobs run on this many threads, never two of one collection at once.
     job_workers: int = 2
 
+    # Several machines. With a broker, ingest jobs go to Celery workers (`rag-service worker`); without one they
+    # run on the API process's threads. auto: celery when broker_url is set, else thread (rag_service/jobqueue/).
+    job_queue: str = "auto"
+    broker_url: str = ""  # redis://127.0.0.1:6379/0, or amqp://guest:guest@127.0.0.1:5672// for RabbitMQ
+    # A running job's lease: renewed every heartbeat, taken over by another worker once this old (its worker is
+    # gone). A job whose worker died this many times fails with the reason.
+    job_lease_seconds: float = 60.0
+    job_heartbeat_seconds: float = 5.0
+    job_max_attempts: int = 3
+    job_time_limit_seconds: float = 6 * 3600.0  # one job's wall clock on a worker (Celery's hard time limit)
+    # API replicas keep their indexes current from the database's change log: polled this often, and woken at
+    # once by LISTEN/NOTIFY on PostgreSQL.
+    replica_poll_seconds: float = 1.0
+    replica_listen: bool = True
+    # Uploaded originals, where every worker can read them: a folder (empty: data_dir/uploads; an NFS mount for
+    # several machines) or S3-compatible object storage (s3://bucket/prefix, MinIO's API), which wins when set.
+    uploads_path: Path | None = None
+    uploads_url: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS; http://minio:9000 for MinIO
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = "us-east-1"
+
     # Vector index: exact search up to this many vectors per collection, then IVF probing faiss_nprobe lists
     faiss_ivf_threshold: int = 200_000
     faiss_nprobe: int = 32
@@ -127,7 +150,13 @@ class Settings(BaseSettings):
 
     @property
     def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
+        return self.uploads_path or self.data_dir / "uploads"
+
+    @property
+    def job_queue_backend(self) -> str:
+        if self.job_queue != "auto":
+            return self.job_queue
+        return "celery" if self.broker_url else "thread"
 
     @property
     def model_cache_path(self) -> Path:
