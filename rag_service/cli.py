@@ -1,4 +1,4 @@
-"""The `rag-service` command line: ingest, search, ask, eval, collections, feedback, info, db, serve.
+"""The `rag-service` command line: ingest, search, ask, eval, collections, feedback, info, db, serve, worker.
 
 Results go to stdout (`--json` for scripts), progress and errors to stderr; exit status 0 on success,
 1 on a bad argument or a failed command, 130 when interrupted.
@@ -514,6 +514,21 @@ def serve(
     err.print(f"embedding precision: {EmbedderPool(settings).choice.describe()}", highlight=False, markup=False)
     err.print(f"rag-service on http://{host}:{port}  (API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Worker processes, one job each.")] = 1,
+    loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
+) -> None:
+    """Run ingest jobs from the queue at RAG_BROKER_URL (a Celery worker); as many as you like, on any machine."""
+    settings = get_settings()
+    if not settings.broker_url:
+        raise _fail("no job queue: set RAG_BROKER_URL (redis://host:6379/0 or amqp://user:pass@host:5672//)")
+    from rag_service.jobqueue.celery_queue import run_worker
+
+    err.print(f"ingest worker on {settings.broker_url.split('@')[-1]}, {concurrency} process(es)", highlight=False)
+    run_worker(settings, concurrency=concurrency, loglevel=loglevel)
 
 
 @db_app.command("upgrade")

@@ -24,3 +24,15 @@ class ConflictError(ServiceError):
 class BackendUnavailableError(ServiceError):
     code = "backend_unavailable"
     status = 503
+
+
+class ConfigurationError(ServiceError):
+    """Settings that cannot work together; raised at start, before anything is served."""
+
+    code = "configuration"
+    status = 500
+
+
+class QueueUnavailableError(ServiceError):
+    code = "queue_unavailable"
+    status = 503

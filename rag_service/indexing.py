@@ -12,9 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import os
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,10 +32,11 @@ from rag_service.collections import get_or_create_collection
 from rag_service.db.embedding_cache import load_cached_vectors, store_cached_vectors
 from rag_service.db.models import Chunk, Collection, Document, IngestRun, utcnow
 from rag_service.embedders import Embedder
+from rag_service.leases import Claim, Heartbeat, claim_run, lease_dead, owner_alive, run_owner
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings
+from rag_service.stores.changelog import record_changes
 from rag_service.stores.registry import CollectionIndexes
-from rag_service.stores.vector_index import text_hashes
 
 log = logging.getLogger(__name__)
 PREPARE_AHEAD = 64  # files read and split ahead of the embedder
@@ -163,20 +162,6 @@ def collection_write_lock(
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def lock_is_free(runtime: Runtime, collection_id: int) -> bool:
-    """Whether no process (this one included) holds the collection's lock right now."""
-    path = lock_path(runtime, collection_id)
-    if not path.exists():
-        return True
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return True
-
-
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -185,12 +170,33 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def start_run(runtime: Runtime, collection: Collection, source: str) -> int:
+def start_run(runtime: Runtime, collection: Collection, source: str, *, sync: bool = False, queue: str = "cli") -> int:
+    """A queued run row. Held by this process until it runs, but for a broker's queue, which holds it then."""
     with runtime.sessions() as session:
-        run = IngestRun(collection_id=collection.id, source=source, status="queued", failures=[], owner=run_owner())
+        run = IngestRun(
+            collection_id=collection.id,
+            source=source,
+            status="queued",
+            failures=[],
+            sync=sync,
+            queue=queue,
+            owner=None if queue == "celery" else run_owner(),
+        )
         session.add(run)
         session.commit()
         return run.id
+
+
+class CollectionBusyError(Exception):
+    """Another live run writes the collection (on another machine): the job is to be tried again later."""
+
+
+class NotClaimedError(Exception):
+    """The run needs no running here: finished, cancelled, running elsewhere, or given up (`claim`)."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__(claim.value)
+        self.claim = claim
 
 
 def ingest_folder(
@@ -204,21 +210,29 @@ def ingest_folder(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     on_start: Callable[[], None] | None = None,
+    wait: bool = True,
+    load_indexes: bool = True,
 ) -> IngestSummary:
     """Bring the collection in step with the files under `root`; with `sync`, drop documents whose files are gone.
 
-    The run is `queued` until the collection's lock is held (another process may be writing it), then `running`;
-    `on_start` is called at that moment."""
+    The run is `queued` until it is claimed (leases.py): this machine's lock file of the collection, then its
+    row's lease, while another run writes the collection; `on_start` is called once it is `running`. With
+    `wait` false, a collection busy elsewhere raises CollectionBusyError instead of waiting (a worker tries
+    the job again later); a run that needs no running raises NotClaimedError. Without `load_indexes` (a
+    worker) only the database is written: the processes that search follow its change log."""
     root = Path(root)
     if not root.is_dir():
         raise NotADirectoryError(f"{root}: not a folder")
     collection = get_or_create_collection(runtime, collection_name, embedder)
     if run_id is None:
-        run_id = start_run(runtime, collection, str(root))
+        run_id = start_run(runtime, collection, str(root), sync=sync)
     summary = IngestSummary(collection=collection.name, run_id=run_id)
+    cancel = cancel or threading.Event()
     try:
         with collection_write_lock(runtime, collection.id, cancel):
-            _run_locked(runtime, collection, root, summary, sync, progress, cancel, on_start)
+            _claim(runtime, run_id, cancel, wait)
+            with Heartbeat(runtime, run_id, cancel):
+                _run_claimed(runtime, collection, root, summary, sync, progress, cancel, on_start, load_indexes)
     except IngestCancelledError:  # while waiting for the lock: nothing was done
         summary.status = "cancelled"
         _finish_run(runtime, summary)
@@ -227,77 +241,77 @@ def ingest_folder(
     return summary
 
 
-def _run_locked(
+def _claim(runtime: Runtime, run_id: int, cancel: threading.Event, wait: bool) -> None:
+    while True:
+        claim = claim_run(runtime, run_id)
+        if claim is Claim.CLAIMED:
+            return
+        if claim is not Claim.BUSY:
+            raise NotClaimedError(claim)
+        if not wait:
+            raise CollectionBusyError(f"run {run_id}: another run is writing its collection")
+        if cancel.wait(LOCK_POLL_SECONDS):
+            raise IngestCancelledError()
+
+
+def _run_claimed(
     runtime: Runtime,
     collection: Collection,
     root: Path,
     summary: IngestSummary,
     sync: bool,
     progress: ProgressCallback | None,
-    cancel: threading.Event | None,
+    cancel: threading.Event,
     on_start: Callable[[], None] | None,
+    load_indexes: bool,
 ) -> None:
-    # Holding the lock, no other run of this collection can be running: rows saying so are of dead runs.
-    close_dead_runs(runtime, collection.id, holding_lock=True)
-    _set_run(runtime, summary.run_id, status="running", started_at=utcnow())
     if on_start:
         on_start()
-    indexes = runtime.indexes.get(collection)
+    indexes = runtime.indexes.get(collection) if load_indexes else runtime.indexes.peek(collection.id)
+    embedder = (
+        indexes.embedder if indexes else runtime.embedders.for_collection(collection.embedder, collection.vector_space)
+    )
+    with runtime.sessions() as session:
+        # A run taken over from a process that died is read carefully: each file is named on the row before it
+        # is read, so that if it takes the process down again the reason says which one.
+        careful = (session.scalar(select(IngestRun.attempts).where(IngestRun.id == summary.run_id)) or 0) > 1
     started = time.monotonic()  # the run's own time, not the wait for the lock
     try:
-        _Ingest(runtime, collection, indexes, root, summary, progress, cancel).run(sync)
+        _Ingest(runtime, collection, indexes, embedder, root, summary, progress, cancel, careful).run(sync)
         summary.status = "done"
     except IngestCancelledError:
         summary.status = "cancelled"
     except BaseException as exc:  # KeyboardInterrupt too: the run row must not stay "running"
         summary.status = "failed"
         _finish_run(runtime, summary, error=f"{type(exc).__name__}: {exc}")
-        runtime.indexes.save(indexes)
+        if indexes:
+            runtime.indexes.save(indexes)
         raise
     finally:
         summary.seconds = time.monotonic() - started
-    runtime.indexes.save(indexes)
+    if indexes:
+        runtime.indexes.save(indexes)
     _finish_run(runtime, summary)
 
 
-def run_owner() -> str:
-    """Who runs an ingest: host and process id, so that another process can tell whether it is still alive."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _owner_alive(owner: str | None) -> bool | None:
-    """True or False for a process on this host; None when it cannot be told (another host, no owner)."""
-    if not owner or ":" not in owner:
-        return None
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def close_dead_runs(runtime: Runtime, collection_id: int | None = None, *, holding_lock: bool = False) -> int:
-    """Mark `interrupted` the runs that say queued or running but whose process is gone (a killed CLI, a
-    server that stopped): a running run always holds its collection's lock, so a free lock means it is dead;
-    a queued one is dead when its process is. Returns how many were closed."""
+def close_dead_runs(runtime: Runtime, collection_id: int | None = None) -> int:
+    """Mark `interrupted` the CLI and in-process runs that say queued or running but whose process is gone (a
+    killed CLI, a server that stopped): a running run by its lease, a queued one when its process is known dead.
+    Runs of Celery workers are left to the workers, which take a dead one over (jobqueue/celery_queue.py).
+    Returns how many were closed."""
     closed = 0
+    me = run_owner()
     with runtime.sessions() as session:
-        query = select(IngestRun).where(IngestRun.status.in_(("queued", "running")))
+        query = select(IngestRun).where(IngestRun.status.in_(("queued", "running")), IngestRun.queue != "celery")
         if collection_id is not None:
             query = query.where(IngestRun.collection_id == collection_id)
         for run in session.scalars(query):
-            if run.owner == run_owner():
+            if run.owner == me:
                 continue  # this process's own runs are live
-            alive = _owner_alive(run.owner)
             if run.status == "running":
-                dead = alive is False or holding_lock or lock_is_free(runtime, run.collection_id)
+                dead = lease_dead(run, runtime.settings.job_lease_seconds)
             else:
-                dead = alive is False
+                dead = owner_alive(run.owner) is False
             if dead:
                 run.status, run.finished_at = "interrupted", utcnow()
                 run.error = run.error or "interrupted: its process stopped before the run finished"
@@ -316,9 +330,14 @@ def _set_run(runtime: Runtime, run_id: int, **values: object) -> None:
 
 
 def _finish_run(runtime: Runtime, summary: IngestSummary, error: str | None = None) -> None:
+    with runtime.sessions() as session:
+        owner = session.scalar(select(IngestRun.owner).where(IngestRun.id == summary.run_id))
+    if owner not in (None, run_owner()):
+        return  # its lease was taken over (this process stalled past it): the new owner finishes the row
     _set_run(
         runtime,
         summary.run_id,
+        current="",
         status=summary.status,
         files_total=summary.files_total,
         files_done=summary.files_done,
@@ -354,23 +373,27 @@ class _Ingest:
         self,
         runtime: Runtime,
         collection: Collection,
-        indexes: CollectionIndexes,
+        indexes: CollectionIndexes | None,
+        embedder: Embedder,
         root: Path,
         summary: IngestSummary,
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
+        careful: bool = False,
     ) -> None:
         self.runtime = runtime
+        self.careful = careful
         self.settings = runtime.settings
         self.collection = collection
-        self.indexes = indexes
-        self.embedder: Embedder = indexes.embedder
+        self.indexes = indexes  # None in a worker: only the database is written
+        self.embedder = embedder
         self.root = root.resolve()
         self.summary = summary
         self.progress = progress
         self.cancel = cancel
         self.last_checkpoint = time.monotonic()
         self.last_progress_save = 0.0
+        self.current = ""  # what the progress shows now
         self.reading = ""  # the preparing thread's long step ("scan.pdf: OCR page 3 of 40"), shown as progress
 
     def run(self, sync: bool) -> None:
@@ -466,10 +489,11 @@ class _Ingest:
             raise IngestCancelledError()
 
     def _report(self, current: str) -> None:
+        self.current = current
         if self.progress:
             self.progress(self.summary, current)
         now = time.monotonic()
-        if now - self.last_checkpoint >= self.settings.index_checkpoint_seconds:
+        if self.indexes and now - self.last_checkpoint >= self.settings.index_checkpoint_seconds:
             self.runtime.indexes.save(self.indexes)
             self.last_checkpoint = now
         if now - self.last_progress_save >= PROGRESS_SAVE_SECONDS:
@@ -479,15 +503,23 @@ class _Ingest:
 
     def _save_progress(self, session: Session, **overrides: int) -> None:
         """The run row's counts, in the caller's transaction: a file's commit carries its own count, so after a
-        crash or a restart the row says exactly which files are in; unchanged files are counted each second."""
+        crash or a restart the row says exactly which files are in; the rest (unchanged files, what is being
+        read) is saved each second, for the replicas that show it. A cancel asked for on any replica is seen
+        here."""
         run = session.get(IngestRun, self.summary.run_id)
         if run is None:
             return
-        run.files_total, run.files_done = self.summary.files_total, self.summary.files_done
-        run.added, run.updated, run.unchanged = self.summary.added, self.summary.updated, self.summary.unchanged
-        run.chunks_embedded, run.failures = self.summary.chunks_embedded, list(self.summary.failed)
+        summary = self.summary
+        run.files_total, run.files_done = summary.files_total, summary.files_done
+        run.added, run.updated, run.unchanged = summary.added, summary.updated, summary.unchanged
+        run.chunks_embedded, run.failures = summary.chunks_embedded, list(summary.failed)
+        run.files_read, run.chunks_split = max(summary.files_read, summary.files_done), summary.chunks_split
+        run.current, run.skipped_files = self.current[:1000], list(summary.skipped)
+        run.progress_version += 1
         for key, value in overrides.items():
             setattr(run, key, value)
+        if run.cancel_requested and self.cancel is not None:
+            self.cancel.set()
         self.last_progress_save = time.monotonic()
 
     def _prepare(self, rel: str, previous: _Known | None) -> _Loaded | _Unchanged | _Failed:
@@ -510,6 +542,8 @@ class _Ingest:
             return _Unchanged(rel, (previous.id, stat.st_size, stat.st_mtime))
         loader = loader_for(rel)
         assert loader is not None  # the walk keeps only files with a loader
+        if self.careful:
+            _set_run(self.runtime, self.summary.run_id, current=rel)
         started = time.monotonic()
         limits = self.settings
 
@@ -643,18 +677,14 @@ class _Ingest:
                 self.embedder.engine,
             )
             self._save_progress(session, files_done=self.summary.files_done + 1)
+            seq = record_changes(session, self.collection.id, added=[row.id for row in rows], removed=old_ids)
             session.commit()
-        new_ids = np.array([row.id for row in rows], dtype=np.int64)
-        with self.indexes.lock:
-            self.indexes.vectors.remove(old_ids)
-            self.indexes.lexical.remove(old_ids)
-            if len(rows):
-                self.indexes.vectors.add(
-                    new_ids, np.stack([vectors[h] for h in loaded.hashes]), text_hashes(loaded.hashes)
-                )
-                self.indexes.lexical.add(
-                    [(row.id, chunk.embedding_text) for row, chunk in zip(rows, loaded.chunks, strict=True)]
-                )
+        if self.indexes:
+            added = [
+                (row.id, vectors[sha], sha, chunk.embedding_text)
+                for row, chunk, sha in zip(rows, loaded.chunks, loaded.hashes, strict=True)
+            ]
+            self.runtime.indexes.apply_own(self.indexes, seq, old_ids, added)
         self.summary.chunks_written += len(rows)
         self.summary.files_done += 1
         self._report(loaded.path)
@@ -676,27 +706,30 @@ class _Ingest:
             document.type, document.status, document.error = failure.type, "failed", failure.reason
             document.chunk_count = 0
             self._save_progress(session, files_done=self.summary.files_done + 1)
+            seq = record_changes(session, self.collection.id, removed=old_ids)
             session.commit()
-        with self.indexes.lock:
-            self.indexes.vectors.remove(old_ids)
-            self.indexes.lexical.remove(old_ids)
+        if self.indexes:
+            self.runtime.indexes.apply_own(self.indexes, seq, old_ids, [])
         self.summary.files_done += 1
         self._report(rel)
 
     def _delete_documents(self, document_ids: list[int]) -> None:
-        delete_documents(self.runtime, self.indexes, document_ids)
+        delete_documents(self.runtime, self.collection.id, self.indexes, document_ids)
 
 
-def delete_documents(runtime: Runtime, indexes: CollectionIndexes, document_ids: list[int]) -> int:
-    """Remove documents with their chunks from the database and both indexes."""
+def delete_documents(
+    runtime: Runtime, collection_id: int, indexes: CollectionIndexes | None, document_ids: list[int]
+) -> int:
+    """Remove documents with their chunks from the database (and the change log tells every replica), and from
+    this process's indexes when it has them loaded."""
     if not document_ids:
         return 0
     with runtime.sessions() as session:
         chunk_ids = list(session.scalars(select(Chunk.id).where(Chunk.document_id.in_(document_ids))))
         session.execute(delete(Chunk).where(Chunk.document_id.in_(document_ids)))
         deleted = session.execute(delete(Document).where(Document.id.in_(document_ids))).rowcount
+        seq = record_changes(session, collection_id, removed=chunk_ids)
         session.commit()
-    with indexes.lock:
-        indexes.vectors.remove(chunk_ids)
-        indexes.lexical.remove(chunk_ids)
+    if indexes:
+        runtime.indexes.apply_own(indexes, seq, chunk_ids, [])
     return int(deleted or 0)

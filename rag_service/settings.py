@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # once by LISTEN/NOTIFY on PostgreSQL.
     replica_poll_seconds: float = 1.0
     replica_listen: bool = True
+    # Changes older than this leave the log (an index older than the log is compared with the rows instead).
+    change_log_retention_hours: float = 7 * 24.0
+    # A job queued on a broker this long without being claimed is sent again (a broker that lost its messages);
+    # a duplicate costs nothing, the claim sees the job taken.
+    job_resend_queued_seconds: float = 900.0
     # Uploaded originals, where every worker can read them: a folder (empty: data_dir/uploads; an NFS mount for
     # several machines) or S3-compatible object storage (s3://bucket/prefix, MinIO's API), which wins when set.
     uploads_path: Path | None = None

@@ -51,6 +51,26 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of its own (emptied before and after) as the Celery broker of one test: 1 to 14 (0 is
+    the usual default, 15 the benchmarks')."""
+    import redis
+
+    db = 1 + uuid.uuid4().int % 14
+    client = redis.Redis(host="127.0.0.1", port=6379, db=db)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail("Redis is not reachable on 127.0.0.1:6379: start it (redis-server --daemonize yes)")
+    client.flushdb()
+    try:
+        yield f"redis://127.0.0.1:6379/{db}"
+    finally:
+        client.flushdb()
+        client.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, error handlers, metrics, the job worker, the folder watcher, the web UI."""
+"""The FastAPI application: routers, error handlers, metrics, the job queue, the index follower, the folder
+watcher, the web UI."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from rag_service.db.models import Collection
 from rag_service.jobs import JobManager
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings, get_settings
+from rag_service.stores.follower import IndexFollower
 from rag_service.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
@@ -70,13 +72,13 @@ class WebFiles(StaticFiles):
 
 
 def _warm_up(state: AppState) -> None:
-    """Load the default embedder and every collection's index before /readyz says ready."""
+    """Load the default embedder and every collection's indexes before /readyz says ready."""
     runtime = state.runtime
     try:
         runtime.embedders.get(runtime.settings.embedder).embed_query("warm up")
         with runtime.sessions() as session:
             for collection in session.scalars(select(Collection)):
-                runtime.indexes.get(collection)
+                runtime.indexes.ensure_lexical(runtime.indexes.get(collection))  # BM25 too: no slow first query
         state.ready = True
     except Exception:  # readiness stays false and says why in the log
         log.exception("warm-up failed")
@@ -85,6 +87,7 @@ def _warm_up(state: AppState) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
     jobs_manager = JobManager(runtime)
+    follower = IndexFollower(runtime)
     state = AppState(
         runtime=runtime,
         jobs=jobs_manager,
@@ -97,9 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_manager.start()
         state.watcher.start()
         threading.Thread(target=_warm_up, args=(state,), name="warm-up", daemon=True).start()
+        follower.start()
         yield
         state.watcher.stop()
         jobs_manager.stop()
+        follower.stop()
 
     app = FastAPI(
         title="rag-service",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -39,6 +40,10 @@ class Collection(Base):
     # Server-side folder the collection syncs from, and whether the server watches it for edits.
     source_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     watch: Mapped[bool] = mapped_column(default=False)
+    # The number of its last change in chunk_changes (stores/changelog.py): replicas follow the log up to here.
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Changes up to this number were pruned from the log: indexes older than it are compared with the rows.
+    change_log_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     documents: Mapped[list[Document]] = relationship(
@@ -104,6 +109,19 @@ class EmbeddingCache(Base):
     engine: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
+class ChunkChange(Base):
+    """One chunk id added or removed by the numbered change `seq` of a collection: what a replica applies to its
+    in-memory indexes to catch up (stores/changelog.py)."""
+
+    __tablename__ = "chunk_changes"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chunk_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    op: Mapped[str] = mapped_column(String(6))  # add | remove
+    committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class IngestRun(Base):
     """One ingest of a folder or an upload; the API's jobs are these rows."""
 
@@ -114,7 +132,7 @@ class IngestRun(Base):
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(Text)
     # queued | running | done | failed | cancelled | interrupted (its process died)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     files_total: Mapped[int] = mapped_column(Integer, default=0)
     files_done: Mapped[int] = mapped_column(Integer, default=0)
     added: Mapped[int] = mapped_column(Integer, default=0)
@@ -125,8 +143,23 @@ class IngestRun(Base):
     chunks_embedded: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[list] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # host:pid of the process running it, so that others can tell a live run from a dead one
+    # host:pid of the process running it (or, while queued in-process, holding it), so that others can tell a
+    # live run from a dead one; with the heartbeat, the run's lease (rag_service/leases.py). Empty while queued
+    # on a broker: the queue holds it then.
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # claims, crashed ones included
+    cancel_requested: Mapped[bool] = mapped_column(default=False, server_default=false())
+    sync: Mapped[bool] = mapped_column(default=False, server_default=false())  # drop documents whose files went
+    # Live progress, for the processes that do not run it: at most a second behind.
+    files_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chunks_split: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    current: Mapped[str] = mapped_column(Text, default="", server_default="")
+    skipped_files: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    progress_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Who runs it: cli (a command in a terminal), thread (the API process), celery (any worker; a dead worker's
+    # run is taken over, not closed as interrupted)
+    queue: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

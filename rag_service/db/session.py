@@ -8,10 +8,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+MIGRATION_LOCK_KEY = 0x7261675F6462  # "rag_db": any fixed number no other program of the database uses
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -46,5 +47,8 @@ def upgrade_database(database_url: str) -> None:
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     with get_engine(database_url).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas and workers starting together upgrade one at a time (SQLite's write lock does this there).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -1,8 +1,13 @@
-"""Loaded indexes per collection, checked against the database at load and repaired when out of step.
+"""Loaded indexes per collection, kept current from the database's change log.
 
 The database is the source of truth (chunk rows, and their vectors in the embedding cache); the FAISS file is
-a saved copy that may lag behind after a crash, and the BM25 index is built from chunk texts on first use.
-Another process (the CLI beside a server) may save a newer FAISS file: it is picked up on the next `get`.
+a saved copy (a snapshot) that names the change number it holds, and the BM25 index is built from chunk texts
+on first use. A collection is loaded from its snapshot plus the changes logged after it (stores/changelog.py),
+or, for a file that names no number (an old one, none at all), checked against the chunk rows and repaired.
+From then on every `get` (every search) compares the collection's change number with the one applied and
+applies what is missing, reading vectors from the database: whatever process wrote them (this one, the CLI,
+a worker on another machine), a search serves what is committed. The follower (stores/follower.py) does the
+same in the background, so that searches rarely have anything left to apply.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.types import embedding_text
-from rag_service.db.embedding_cache import load_cached_vectors, store_cached_vectors
-from rag_service.db.models import Chunk, Collection
+from rag_service.db.embedding_cache import SQL_BATCH, load_cached_vectors, store_cached_vectors
+from rag_service.db.models import Chunk, Collection, utcnow
 from rag_service.embedders import Embedder
+from rag_service.stores.changelog import LogPrunedError, changes_after, current_seqs, oldest_change_after
 from rag_service.stores.lexical_index import LexicalIndex
 from rag_service.stores.vector_index import VectorIndex, sidecar_path, text_hashes
 
@@ -35,9 +41,12 @@ class CollectionIndexes:
     embedder: Embedder
     vectors: VectorIndex
     lexical: LexicalIndex
-    file_version: tuple[int, int] | None = None
+    seq: int = 0  # the collection's change number these indexes hold
     # Writers hold it while they change the in-memory indexes; searches hold it while they read.
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Held from reading the database to applying what was read, so that two catch-ups (a search's and the
+    # follower's) never apply an older read over a newer one.
+    sync_lock: threading.RLock = field(default_factory=threading.RLock)
 
 
 @dataclass
@@ -73,32 +82,44 @@ class IndexRegistry:
     def path_for(self, collection_id: int) -> Path:
         return self.faiss_dir / f"collection-{collection_id}.faiss"
 
-    def _file_version(self, collection_id: int) -> tuple[int, int] | None:
-        try:
-            stat = self.path_for(collection_id).stat()
-        except FileNotFoundError:
-            return None
-        return stat.st_mtime_ns, stat.st_size
-
     def get(self, collection: Collection) -> CollectionIndexes:
+        """The collection's indexes, holding at least the change number of `collection` as it was read (a row
+        read just now, by the caller, so a search serves what is committed)."""
         with self._lock:
             indexes = self._loaded.get(collection.id)
-            if indexes is not None and indexes.file_version == self._file_version(collection.id):
-                return indexes
-            indexes = self._load(collection)
-            self._loaded[collection.id] = indexes
-            return indexes
+            if indexes is None:
+                indexes = self._load(collection)
+                self._loaded[collection.id] = indexes
+        if indexes.seq < collection.change_seq:
+            self.catch_up(indexes)
+        return indexes
+
+    def peek(self, collection_id: int) -> CollectionIndexes | None:
+        """The collection's indexes if this process has them loaded (a worker has none)."""
+        with self._lock:
+            return self._loaded.get(collection_id)
 
     def _load(self, collection: Collection) -> CollectionIndexes:
         embedder = self.embedder_for(collection.embedder, collection.vector_space)
         path = self.path_for(collection.id)
+        vectors = VectorIndex.load(path, embedder.dimension, self.ivf_threshold, self.nprobe)
         indexes = CollectionIndexes(
-            collection_id=collection.id,
-            embedder=embedder,
-            vectors=VectorIndex.load(path, embedder.dimension, self.ivf_threshold, self.nprobe),
-            lexical=LexicalIndex(),
-            file_version=self._file_version(collection.id),
+            collection_id=collection.id, embedder=embedder, vectors=vectors, lexical=LexicalIndex()
         )
+        if vectors.saved_seq is not None and collection.change_log_floor <= vectors.saved_seq <= collection.change_seq:
+            indexes.seq = vectors.saved_seq  # a snapshot: apply the changes after it
+            self.catch_up(indexes)
+            with self.sessions() as session:
+                rows = session.scalar(
+                    select(func.count()).select_from(Chunk).where(Chunk.collection_id == collection.id)
+                )
+            if rows == vectors.size:
+                return indexes
+            log.warning("collection %s: snapshot does not match the database; checking it", collection.name)
+        # No number (an old file, or none) or one from another database: compare with the rows. The number is
+        # read first, so that whatever commits during the comparison is applied again after it (idempotent).
+        with self.sessions() as session:
+            indexes.seq = current_seqs(session, [collection.id]).get(collection.id, 0)
         report = self.repair(indexes)
         if report.changed:
             log.warning(
@@ -120,7 +141,7 @@ class IndexRegistry:
         Ids are compared as sets; vectors present under a chunk's id are checked by the hash of their text (the
         sidecar), or, where the sidecar does not know an id, against the stored vector itself."""
         report = RepairReport()
-        with self.sessions() as session, indexes.lock:
+        with indexes.sync_lock, self.sessions() as session, indexes.lock:
             rows = session.execute(
                 select(Chunk.id, Chunk.sha256).where(Chunk.collection_id == indexes.collection_id)
             ).all()
@@ -193,7 +214,7 @@ class IndexRegistry:
         """Build the BM25 index from the chunk texts in the database, on the first lexical search."""
         if indexes.lexical.loaded:
             return
-        with self.sessions() as session, indexes.lock:
+        with indexes.sync_lock, self.sessions() as session, indexes.lock:
             if indexes.lexical.loaded:
                 return
             rows = session.execute(
@@ -201,10 +222,125 @@ class IndexRegistry:
             )
             indexes.lexical.load([(row.id, embedding_text(row.heading_path, row.text)) for row in rows])
 
+    def catch_up(self, indexes: CollectionIndexes) -> int:
+        """Apply the collection's changes logged after the number the indexes hold; returns how many chunk ids
+        they touched. Idempotent: each touched id is removed, then added back from its row if it still has one,
+        so applying a change twice, or over a state that already has it, ends where the database is."""
+        with indexes.sync_lock:
+            with self.sessions() as session:
+                try:
+                    changes = changes_after(session, indexes.collection_id, indexes.seq)
+                except LogPrunedError:  # asleep for longer than the log keeps: compare with the rows
+                    indexes.seq = current_seqs(session, [indexes.collection_id]).get(indexes.collection_id, 0)
+                    self._reset_lexical(indexes)
+                    report = self.repair(indexes)
+                    return report.removed + report.restored + report.re_embedded + report.replaced
+                if changes is None:
+                    return 0
+                rows, vectors = self._rows_and_vectors(session, indexes, changes.touched)
+            with indexes.lock:
+                indexes.vectors.remove(changes.touched)
+                indexes.lexical.remove(changes.touched)
+                if rows:
+                    ids = np.array([row.id for row in rows], dtype=np.int64)
+                    shas = [row.sha256 for row in rows]
+                    indexes.vectors.add(ids, np.stack([vectors[sha] for sha in shas]), text_hashes(shas))
+                    indexes.lexical.add([(row.id, embedding_text(row.heading_path, row.text)) for row in rows])
+                indexes.seq = changes.last_seq
+            return len(changes.touched)
+
+    def _reset_lexical(self, indexes: CollectionIndexes) -> None:
+        """Forget the BM25 index, so that the next lexical search builds it from the rows."""
+        with indexes.lock:
+            indexes.lexical = LexicalIndex()
+
+    def _rows_and_vectors(
+        self, session: Session, indexes: CollectionIndexes, chunk_ids: list[int]
+    ) -> tuple[list, dict[str, np.ndarray]]:
+        """The chunk rows that still exist among `chunk_ids`, and their vectors from the database (embedded here
+        only if the cache lacks one, which a writer never leaves)."""
+        rows = []
+        for start in range(0, len(chunk_ids), SQL_BATCH):
+            rows.extend(
+                session.execute(
+                    select(Chunk.id, Chunk.sha256, Chunk.heading_path, Chunk.text).where(
+                        Chunk.id.in_(chunk_ids[start : start + SQL_BATCH])
+                    )
+                ).all()
+            )
+        model_id = indexes.embedder.model_id
+        vectors = load_cached_vectors(session, model_id, [row.sha256 for row in rows])
+        absent = [row for row in rows if row.sha256 not in vectors]
+        if absent:
+            made = indexes.embedder.embed_documents([embedding_text(r.heading_path, r.text) for r in absent])
+            vectors.update({row.sha256: vector for row, vector in zip(absent, made, strict=True)})
+        return rows, vectors
+
+    def apply_own(
+        self,
+        indexes: CollectionIndexes,
+        seq: int | None,
+        removed: list[int],
+        added: list[tuple[int, np.ndarray, str, str]],
+    ) -> None:
+        """A writer's own committed change (number `seq`), applied from what it has in memory when it is the very
+        next one; otherwise (another writer's change came between) the log is applied instead, from the
+        database, so that an older change is never applied over a newer one. `added`: (id, vector, text
+        hash, text) per new chunk."""
+        if seq is None:
+            return
+        with indexes.sync_lock:
+            if indexes.seq == seq - 1:
+                with indexes.lock:
+                    indexes.vectors.remove(removed)
+                    indexes.lexical.remove(removed)
+                    if added:
+                        indexes.vectors.add(
+                            np.array([a[0] for a in added], dtype=np.int64),
+                            np.stack([a[1] for a in added]),
+                            text_hashes([a[2] for a in added]),
+                        )
+                        indexes.lexical.add([(a[0], a[3]) for a in added])
+                    indexes.seq = seq
+                return
+        if indexes.seq < seq:
+            self.catch_up(indexes)
+
+    def refresh(self) -> int:
+        """Bring every loaded collection up to its newest change, and drop the ones deleted meanwhile (the
+        follower's round). Returns the chunk ids applied."""
+        loaded = self.loaded()
+        with self.sessions() as session:
+            newest = current_seqs(session, list(loaded))
+        applied = 0
+        for collection_id, indexes in loaded.items():
+            if collection_id not in newest:
+                self.forget(collection_id)  # deleted on another replica: its snapshot goes too
+                continue
+            if indexes.seq < newest[collection_id]:
+                applied += self.catch_up(indexes)
+        return applied
+
+    def lag(self) -> dict[str, float | int]:
+        """How far this process's indexes are behind the database: the changes not applied yet, and the age of
+        the oldest of them."""
+        loaded = self.loaded()
+        behind, oldest = 0, None
+        with self.sessions() as session:
+            newest = current_seqs(session, list(loaded))
+            for collection_id, indexes in loaded.items():
+                if newest.get(collection_id, 0) <= indexes.seq:
+                    continue
+                behind += newest[collection_id] - indexes.seq
+                first = oldest_change_after(session, collection_id, indexes.seq)
+                if first is not None and (oldest is None or first < oldest):
+                    oldest = first
+        seconds = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
+        return {"changes_behind": behind, "seconds_behind": round(seconds, 3)}
+
     def save(self, indexes: CollectionIndexes) -> None:
         with indexes.lock:
-            indexes.vectors.save(self.path_for(indexes.collection_id))
-            indexes.file_version = self._file_version(indexes.collection_id)
+            indexes.vectors.save(self.path_for(indexes.collection_id), indexes.seq)
 
     def loaded(self) -> dict[int, CollectionIndexes]:
         with self._lock:

@@ -113,6 +113,9 @@ class VectorIndex:
         self.nprobe = nprobe
         self.index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         self.hashes = IdHashes()
+        # The collection's change number this file held when saved (stores/changelog.py); None: unknown, so the
+        # registry compares it with the database instead of replaying the changes after it.
+        self.saved_seq: int | None = None
 
     @property
     def size(self) -> int:
@@ -186,15 +189,22 @@ class VectorIndex:
         scores, ids = self.index.search(query, min(k, self.size), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def save(self, path: Path) -> None:
-        """The FAISS file, then the sidecar naming it by size and mtime; each written atomically."""
+    def save(self, path: Path, seq: int | None = None) -> None:
+        """The FAISS file, then the sidecar naming it by size and mtime (and the change number it holds); each
+        written atomically."""
         _atomic_write(path, lambda tmp: faiss.write_index(self.index, tmp))
         stat = path.stat()
         ids, values = self.hashes.settled()
 
         def write_sidecar(tmp: str) -> None:
             with open(tmp, "wb") as handle:
-                np.savez(handle, ids=ids, hashes=values, faiss=np.array([stat.st_size, stat.st_mtime_ns], np.int64))
+                np.savez(
+                    handle,
+                    ids=ids,
+                    hashes=values,
+                    faiss=np.array([stat.st_size, stat.st_mtime_ns], np.int64),
+                    seq=np.array([-1 if seq is None else seq], np.int64),
+                )
 
         _atomic_write(sidecar_path(path), write_sidecar)
 
@@ -214,18 +224,19 @@ class VectorIndex:
                 vector_index.index = loaded
             else:
                 return vector_index
-            vector_index.hashes = _read_sidecar(path)
+            vector_index.hashes, vector_index.saved_seq = _read_sidecar(path)
         return vector_index
 
 
-def _read_sidecar(path: Path) -> IdHashes:
-    """The text hashes saved with this very FAISS file; none (every id unverified) if the sidecar is missing,
-    unreadable, or was written for another version of the file."""
+def _read_sidecar(path: Path) -> tuple[IdHashes, int | None]:
+    """The text hashes and change number saved with this very FAISS file; none (every id unverified, number
+    unknown) if the sidecar is missing, unreadable, or was written for another version of the file."""
     try:
         stat = path.stat()
         with np.load(sidecar_path(path)) as data:
             if data["faiss"].tolist() != [stat.st_size, stat.st_mtime_ns]:
-                return IdHashes()
-            return IdHashes(data["ids"], data["hashes"])
+                return IdHashes(), None
+            seq = int(data["seq"][0]) if "seq" in data.files else -1
+            return IdHashes(data["ids"], data["hashes"]), (seq if seq >= 0 else None)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return IdHashes()
+        return IdHashes(), None

@@ -373,7 +373,8 @@ def test_metrics_and_readiness(sqlite_api: httpx.Client) -> None:
     text = sqlite_api.get("/metrics").text
     assert 'rag_http_requests_total{method="GET",route="/api/collections",status="200"}' in text
     assert "rag_http_request_seconds_bucket" in text and "rag_ingest_chunks_embedded_total" in text
-    assert sqlite_api.get("/readyz").json() == {"status": "ready"}
+    ready = sqlite_api.get("/readyz").json()
+    assert ready == {"status": "ready", "replication": {"changes_behind": 0, "seconds_behind": 0.0}}
 
 
 def test_schemathesis_every_check_passes(sqlite_api: httpx.Client, tmp_path: Path) -> None:

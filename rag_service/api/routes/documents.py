@@ -158,9 +158,7 @@ def delete_document(name: str, document_id: RowId, state: State, caller: Caller)
         if document is None or document.collection_id != collection.id:
             raise NotFoundError(f"no document {document_id} in collection {name!r}")
         path = document.path
-    indexes = state.runtime.indexes.get(collection)
-    delete_documents(state.runtime, indexes, [document_id])
-    state.runtime.indexes.save(indexes)
+    delete_documents(state.runtime, collection.id, state.runtime.indexes.peek(collection.id), [document_id])
     # An uploaded original goes too, or the next upload's ingest would bring the document back.
     original = upload_root(state.runtime.settings, collection.id) / path
     if original.is_file():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
@@ -26,7 +28,9 @@ def readyz(state: State) -> Response:
         return error_response(503, "unavailable", f"database unreachable: {type(exc).__name__}")
     if not state.ready:
         return error_response(503, "unavailable", "loading models and indexes")
-    return Response('{"status":"ready"}', media_type="application/json")
+    # How far this replica's indexes trail the database; searches catch up before they answer regardless.
+    lag = state.runtime.indexes.lag()
+    return Response(json.dumps({"status": "ready", "replication": lag}), media_type="application/json")
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
