@@ -23,6 +23,7 @@ from rag_service.db.models import Collection, IngestRun, utcnow
 from rag_service.errors import NotFoundError
 from rag_service.indexing import IngestSummary, close_dead_runs, ingest_folder, start_run
 from rag_service.runtime import Runtime
+from rag_service.storage import local_folder_for
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ class JobManager:
             summary = ingest_folder(
                 self.runtime,
                 job.state.collection,
-                job.folder,
+                local_folder_for(self.runtime.settings, str(job.folder)),
                 sync=job.sync,
                 run_id=job.state.id,
                 progress=progress,
