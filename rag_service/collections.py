@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from rag_service.db.models import Chunk, Collection, Document
 from rag_service.embedders import EMBEDDERS
 from rag_service.errors import ConflictError, InvalidInputError, NotFoundError
 from rag_service.runtime import Runtime
+from rag_service.storage import build_originals_store
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -122,9 +122,13 @@ def get_collection_info(runtime: Runtime, name: str) -> CollectionInfo:
 
 def delete_collection(runtime: Runtime, name: str) -> None:
     with runtime.sessions() as session:
-        collection = find_collection(session, name)
-        collection_id = collection.id
-        session.delete(collection)
-        session.commit()
+        collection_id = find_collection(session, name).id
+    # The originals first: where their store cannot be reached the collection stays, whole, and the delete can
+    # be sent again; gone afterwards, a later collection given the same id would inherit its files.
+    build_originals_store(runtime.settings).delete_collection(collection_id)
+    with runtime.sessions() as session:
+        collection = session.get(Collection, collection_id)
+        if collection is not None:
+            session.delete(collection)
+            session.commit()
     runtime.indexes.forget(collection_id)
-    shutil.rmtree(runtime.settings.uploads_dir / str(collection_id), ignore_errors=True)

@@ -36,3 +36,11 @@ class ConfigurationError(ServiceError):
 class QueueUnavailableError(ServiceError):
     code = "queue_unavailable"
     status = 503
+
+
+class StorageUnavailableError(ServiceError):
+    """Where uploaded originals live cannot be used (object storage unreachable, no such bucket, refused
+    credentials, the s3 extra not installed): the server's state, not the request's."""
+
+    code = "storage_unavailable"
+    status = 503

@@ -23,7 +23,7 @@ from rag_service.collections import find_collection
 from rag_service.db.models import Collection, Conversation, ConversationTurn, Feedback, utcnow
 from rag_service.errors import InvalidInputError, NotFoundError
 from rag_service.settings import Settings
-from rag_service.uploads import upload_root
+from rag_service.storage.folder import upload_root
 
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000

@@ -20,7 +20,7 @@ from rag_service.indexing import close_dead_runs, start_run
 from rag_service.jobqueue import build_job_queue
 from rag_service.jobqueue.base import TERMINAL, JobState, QueuedJob, state_from_row
 from rag_service.runtime import Runtime
-from rag_service.storage import is_upload_source
+from rag_service.storage import build_originals_store
 
 __all__ = ["TERMINAL", "JobManager", "JobState"]
 
@@ -29,6 +29,7 @@ class JobManager:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.queue = build_job_queue(runtime)
+        self.originals = build_originals_store(runtime.settings)
 
     @property
     def ingested_files(self) -> int:
@@ -54,7 +55,7 @@ class JobManager:
             collection=collection.name,
             source=source,
             created_at=utcnow(),
-            upload=is_upload_source(self.runtime.settings, source),
+            upload=self.originals.is_upload_source(source),
         )
         self.queue.enqueue(QueuedJob(state=state, folder=folder, sync=sync))
         return state
@@ -94,7 +95,7 @@ class JobManager:
                 raise NotFoundError(f"no job {job_id}")
             collection = session.get(Collection, run.collection_id)
             state = state_from_row(
-                run, collection.name if collection else "", upload=is_upload_source(self.runtime.settings, run.source)
+                run, collection.name if collection else "", upload=self.originals.is_upload_source(run.source)
             )
         return state.version, state
 

@@ -1,18 +1,17 @@
-"""Uploaded files and zip archives, checked and stored under the collection's upload folder.
+"""Uploaded files and zip archives, checked, then stored among the collection's originals (rag_service/storage/).
 
 Everything is checked before anything is written: relative paths only (no `..`, no absolute or drive paths,
 no symlink entries, names the filesystem can hold), file count, total size, and for archives their expanded
 size and compression ratio (zip bombs). A file that ingest would pass over is not stored (ingest/walk.py's
 rules): over the per-file size limit the upload is refused (413); an unsupported type, binary content or a
 .ragignore match is left out and listed as skipped, and an upload with nothing left is refused (415). So every
-stored file becomes a document (or a failed one), which can be deleted. Files are written to a staging
-folder first and moved into place only when all succeeded. Error messages name the upload's own paths only.
+stored file becomes a document (or a failed one), which can be deleted. Files are written to a local staging
+folder first and handed to the originals store (a folder, or object storage) only when all succeeded; the checks
+against what is already stored ask the store. Error messages name the upload's own paths only.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import stat
 import uuid
@@ -26,11 +25,11 @@ from typing import BinaryIO
 from ingest.walk import IGNORE_FILE, SNIFF_BYTES, IgnoreRules, hidden, skip_reason
 from rag_service.errors import InvalidInputError, ServiceError
 from rag_service.settings import Settings
+from rag_service.storage import StoredOriginals, build_originals_store
+from rag_service.storage.paths import safe_relative_path
+from rag_service.storage.paths import shown as _shown
 
 COPY_CHUNK = 1024 * 1024
-NAME_MAX_BYTES = 255  # one path component, as Linux filesystems allow
-PATH_MAX_BYTES = 1024  # a whole relative path: leaves room for the data dir under the OS's 4096
-DRIVE_PATH = re.compile(r"^[A-Za-z]:[/\\]")  # C:\x or C:/x; a:b.txt is a fine name on Linux
 
 
 class TooLargeError(ServiceError):
@@ -54,34 +53,6 @@ class IncomingFile:
     filename: str  # as the client sent it: a relative path such as docs/setup/linux.md
     stream: BinaryIO
     size: int
-
-
-def safe_relative_path(name: str) -> PurePosixPath:
-    """A client-supplied path made relative and checked; anything that could escape the folder is refused."""
-    cleaned = name.replace("\\", "/").strip()
-    if not cleaned:
-        raise InvalidInputError("a file has an empty name")
-    if cleaned.startswith("/") or DRIVE_PATH.match(name.strip()):
-        raise InvalidInputError(f"absolute paths are not allowed: {_shown(name)}")
-    parts = [p for p in cleaned.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise InvalidInputError(f"paths with '..' are not allowed: {_shown(name)}")
-    if not parts or any("\x00" in p for p in parts):
-        raise InvalidInputError(f"invalid path: {_shown(name)}")
-    if any(len(p.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES for p in parts):
-        raise InvalidInputError(f"a file or folder name is longer than {NAME_MAX_BYTES} bytes: {_shown(name)}")
-    if len("/".join(parts).encode("utf-8", "surrogatepass")) > PATH_MAX_BYTES:
-        raise InvalidInputError(f"path longer than {PATH_MAX_BYTES} bytes: {_shown(name)}")
-    return PurePosixPath(*parts)
-
-
-def _shown(name: str, limit: int = 80) -> str:
-    """A client's name in a message: quoted, and cut short, so a 300-character name gives a readable error."""
-    return repr(name if len(name) <= limit else name[: limit - 1] + "…")
-
-
-def upload_root(settings: Settings, collection_id: int) -> Path:
-    return (settings.uploads_dir / str(collection_id)).resolve()
 
 
 def _check_archive(archive: zipfile.ZipFile, settings: Settings, compressed_size: int) -> list[zipfile.ZipInfo]:
@@ -144,13 +115,11 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, relative: PurePosix
     return _Planned(relative, info.file_size, lambda: archive.open(info), head)
 
 
-def _ignore_rules(root: Path, planned: list[_Planned]) -> IgnoreRules:
+def _ignore_rules(existing: StoredOriginals, planned: list[_Planned]) -> IgnoreRules:
     """The .ragignore files already stored and those in this upload, as the next ingest's walk will see them."""
     rules = IgnoreRules()
-    if root.is_dir():
-        for path in sorted(root.rglob(IGNORE_FILE)):
-            prefix = path.parent.relative_to(root).as_posix()
-            rules.add("" if prefix == "." else prefix + "/", path.read_text(encoding="utf-8", errors="replace"))
+    for prefix, text in existing.ignore_files():
+        rules.add(prefix, text)
     for item in planned:
         if item.relative.name == IGNORE_FILE:
             with item.open() as handle:
@@ -160,10 +129,12 @@ def _ignore_rules(root: Path, planned: list[_Planned]) -> IgnoreRules:
     return rules
 
 
-def _select(settings: Settings, root: Path, planned: list[_Planned]) -> tuple[list[_Planned], list[tuple[str, str]]]:
+def _select(
+    settings: Settings, existing: StoredOriginals, planned: list[_Planned]
+) -> tuple[list[_Planned], list[tuple[str, str]]]:
     """What to store and what ingest would pass over (not stored); a file over the per-file size limit refuses
     the whole upload, as its sender surely meant it to be read."""
-    rules = _ignore_rules(root, planned)
+    rules = _ignore_rules(existing, planned)
     kept: list[_Planned] = []
     skipped: list[tuple[str, str]] = []
     for item in planned:
@@ -192,7 +163,7 @@ def _select(settings: Settings, root: Path, planned: list[_Planned]) -> tuple[li
     return kept, skipped
 
 
-def _check_conflicts(paths: list[PurePosixPath], root: Path) -> None:
+def _check_conflicts(paths: list[PurePosixPath], existing: StoredOriginals) -> None:
     """A path used as a file and as a folder (in this upload, or against what is stored) is refused up front."""
     files = {p.as_posix() for p in paths}
     folders = {parent.as_posix() for p in paths for parent in p.parents if parent.as_posix() != "."}
@@ -200,12 +171,12 @@ def _check_conflicts(paths: list[PurePosixPath], root: Path) -> None:
         raise InvalidInputError(f"{_shown(name)} is both a file and a folder in this upload")
     try:
         for name in sorted(files):
-            if not (root / name).resolve().is_relative_to(root):
+            if existing.escapes(name):
                 raise InvalidInputError(f"path escapes the upload folder: {_shown(name)}")
-            if (root / name).is_dir():
+            if existing.is_dir(name):
                 raise InvalidInputError(f"{_shown(name)} is already a folder in this collection's uploads")
         for name in sorted(folders):
-            if (root / name).is_file():
+            if existing.is_file(name):
                 raise InvalidInputError(f"{_shown(name)} is already a file in this collection's uploads")
     except OSError as exc:  # a name the filesystem refuses; the message names the upload's path, not the server's
         raise InvalidInputError(f"cannot store the upload: {exc.strerror}") from exc
@@ -242,10 +213,11 @@ def store_upload(settings: Settings, collection_id: int, files: Iterable[Incomin
                 raise InvalidInputError(f"{_shown(incoming.filename)}: a damaged member ({exc})") from exc
         if len(planned) > settings.max_upload_files:
             raise TooLargeError(f"upload has {len(planned)} files, over the limit of {settings.max_upload_files}")
-        root = upload_root(settings, collection_id)
-        kept, skipped = _select(settings, root, planned)
-        _check_conflicts([item.relative for item in kept], root)
-        staging = settings.uploads_dir.resolve() / ".staging" / uuid.uuid4().hex
+        store = build_originals_store(settings)
+        existing = store.stored(collection_id)
+        kept, skipped = _select(settings, existing, planned)
+        _check_conflicts([item.relative for item in kept], existing)
+        staging = store.staging_root / uuid.uuid4().hex
         staging.mkdir(parents=True)
         try:
             budget = [int(settings.max_archive_expanded_mb * 1024 * 1024) + max_bytes]
@@ -257,10 +229,7 @@ def store_upload(settings: Settings, collection_id: int, files: Iterable[Incomin
                     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
                     raise InvalidInputError(f"cannot store {_shown(item.relative.as_posix())}: {reason}") from exc
             stored = sorted({item.relative.as_posix() for item in kept})  # a name sent twice: the later copy wins
-            for relative_name in stored:
-                target = root / relative_name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / relative_name, target)
+            store.save(collection_id, staging)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return StoredUpload(stored=stored, skipped=skipped)

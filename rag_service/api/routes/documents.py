@@ -19,7 +19,8 @@ from rag_service.collections import find_collection
 from rag_service.db.models import Chunk, Collection, Document
 from rag_service.errors import InvalidInputError, NotFoundError
 from rag_service.indexing import delete_documents
-from rag_service.uploads import IncomingFile, TooLargeError, store_upload, upload_root
+from rag_service.storage import build_originals_store
+from rag_service.uploads import IncomingFile, TooLargeError, store_upload
 
 router = APIRouter(tags=["documents"])
 
@@ -87,7 +88,9 @@ async def upload_files(name: str, request: Request, state: State, caller: Caller
         result = await run_in_threadpool(store_upload, settings, collection.id, incoming)
     finally:
         await form.close()
-    job = state.jobs.submit(name, upload_root(settings, collection.id), sync=False)
+    source = build_originals_store(settings).source(collection.id)
+    # A folder is submitted as a Path, as it always was; an object store's s3:// URL as it is (Path would mangle it).
+    job = state.jobs.submit(name, source if "://" in source else Path(source), sync=False)
     skipped = [{"path": path, "reason": reason} for path, reason in result.skipped]
     return {"job_id": job.id, "files": len(result.stored), "skipped": skipped}
 
@@ -158,11 +161,10 @@ def delete_document(name: str, document_id: RowId, state: State, caller: Caller)
         if document is None or document.collection_id != collection.id:
             raise NotFoundError(f"no document {document_id} in collection {name!r}")
         path = document.path
+    # An uploaded original goes too, or the next upload's ingest would bring the document back. First: where the
+    # store cannot be reached the request fails with nothing changed, and can be sent again.
+    build_originals_store(state.runtime.settings).delete(collection.id, path)
     delete_documents(state.runtime, collection.id, state.runtime.indexes.peek(collection.id), [document_id])
-    # An uploaded original goes too, or the next upload's ingest would bring the document back.
-    original = upload_root(state.runtime.settings, collection.id) / path
-    if original.is_file():
-        original.unlink()
     return Response(status_code=204)
 
 
