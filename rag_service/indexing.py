@@ -2,8 +2,9 @@
 
 Each file is committed in its own transaction, after its vectors are in the embedding cache; the FAISS file
 is saved at checkpoints and at the end. A crash or a kill in between leaves the database consistent, and
-the index registry repairs the FAISS file from the database at the next load. Runs on one collection are
-serialised by a lock file, across threads and processes.
+the index registry repairs the FAISS file from the database at the next load. Each file's transaction also
+logs its chunk changes (stores/changelog.py), which every other process that searches follows. Runs on one
+collection are serialised by a lock file on this machine and by the run's claim on any (leases.py).
 """
 
 from __future__ import annotations
