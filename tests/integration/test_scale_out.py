@@ -179,6 +179,12 @@ def test_worker_killed_mid_ingest_and_duplicate_delivery(tmp_path: Path, postgre
         assert run.attempts == 1 and run.added == 1 and run.unchanged == 150
         assert _chunks_are_exact(runtime) == (documents + 1, chunks + len_chunks_of_one(runtime, "extra.md"))
 
+        # A synced folder that the workers cannot see fails with the sentence that says so.
+        unmounted = manager.submit("team", tmp_path / "only-on-the-api-machine", sync=True).id
+        wait_for(lambda: _run_row(runtime, unmounted).status == "failed", 60, "the unreadable sync to fail")
+        error = _run_row(runtime, unmounted).error or ""
+        assert "only-on-the-api-machine is not a folder readable on" in error and "every worker must" in error
+
 
 def len_chunks_of_one(runtime: Runtime, path: str) -> int:
     with runtime.sessions() as session:
