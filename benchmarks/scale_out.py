@@ -160,6 +160,22 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
         session.commit()
         collection_id, document_id = collection.id, document.id
     embedder = writer.embedders.for_collection("minilm", "all-MiniLM-L6-v2")
+
+    def commit_chunk(n: int) -> tuple[str, float]:
+        """One chunk with a unique word, committed with its vector and change; (the word, when committed)."""
+        token = f"quokka{n}zebra"
+        text = f"The {token} ledger entry number {n} records a berth change."
+        vector = embedder.embed_documents([text])[0]
+        sha = hashlib.sha256(f"{n}{text}".encode()).hexdigest()
+        with writer.sessions() as session:
+            chunk = Chunk(document_id=document_id, collection_id=collection_id, ordinal=n, text=text, sha256=sha)
+            session.add(chunk)
+            session.flush()
+            store_cached_vectors(session, "all-MiniLM-L6-v2", {sha: vector}, embedder.engine)
+            record_changes(session, collection_id, added=[chunk.id])
+            session.commit()
+        return token, time.perf_counter()
+
     log = work / f"lag-replica-{listen}.log"
     replica = subprocess.Popen(
         [sys.executable, "-m", "rag_service", "serve", "--port", str(port)],
@@ -182,20 +198,7 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
                 time.sleep(0.3)
             client.post("/api/search", json={"query": "warm", "collection": "team"})
             for n in range(samples):
-                token = f"quokka{n}zebra"
-                text = f"The {token} ledger entry number {n} records a berth change."
-                vector = embedder.embed_documents([text])[0]
-                sha = hashlib.sha256(f"{n}{text}".encode()).hexdigest()
-                with writer.sessions() as session:
-                    chunk = Chunk(
-                        document_id=document_id, collection_id=collection_id, ordinal=n, text=text, sha256=sha
-                    )
-                    session.add(chunk)
-                    session.flush()
-                    store_cached_vectors(session, "all-MiniLM-L6-v2", {sha: vector}, embedder.engine)
-                    record_changes(session, collection_id, added=[chunk.id])
-                    session.commit()
-                committed = time.perf_counter()
+                _, committed = commit_chunk(n)
                 # Applied in the background first (what the follower achieves without any search) ...
                 while client.get("/readyz").json()["replication"]["changes_behind"]:
                     time.sleep(0.005)
@@ -206,20 +209,7 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
         # ... and, with a search right after each commit, what a user asking at once gets.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             for n in range(samples, samples * 2):
-                token = f"quokka{n}zebra"
-                text = f"The {token} ledger entry number {n} records a berth change."
-                vector = embedder.embed_documents([text])[0]
-                sha = hashlib.sha256(f"{n}{text}".encode()).hexdigest()
-                with writer.sessions() as session:
-                    chunk = Chunk(
-                        document_id=document_id, collection_id=collection_id, ordinal=n, text=text, sha256=sha
-                    )
-                    session.add(chunk)
-                    session.flush()
-                    store_cached_vectors(session, "all-MiniLM-L6-v2", {sha: vector}, embedder.engine)
-                    record_changes(session, collection_id, added=[chunk.id])
-                    session.commit()
-                committed = time.perf_counter()
+                token, committed = commit_chunk(n)
                 while True:
                     hits = client.post("/api/search", json={"query": token, "collection": "team", "top_k": 3}).json()[
                         "hits"

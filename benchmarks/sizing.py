@@ -33,7 +33,6 @@ import gc
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -524,23 +523,13 @@ def extrapolate(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
+    """benchmarks.run's machine record (CPU, flags, versions), plus what this benchmark also depends on."""
     import bm25s
-    import faiss
     import numpy
 
-    from rag_service.embedders.precision import cpu
+    from benchmarks.run import machine as base_machine
 
-    model, flags = cpu()
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu": model,
-        "cpu_flags": sorted(flags),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "faiss": faiss.__version__,
-        "numpy": numpy.__version__,
-        "bm25s": bm25s.__version__,
-    }
+    return {**base_machine(), "numpy": numpy.__version__, "bm25s": bm25s.__version__}
 
 
 def markdown(report: dict[str, Any]) -> str:
