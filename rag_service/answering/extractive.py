@@ -7,6 +7,7 @@ Whether to answer at all is decided before this runs, for every backend alike (`
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -275,7 +276,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values())
         first_words = set(_plain(chosen[0].render()).split())
         for other in candidates[1:]:
-            gain = sum(weights[t] for t in other.covered - chosen[0].covered) / total
+            gain = math.fsum(weights[t] for t in other.covered - chosen[0].covered) / total
             close = other.score >= SECOND_EXCERPT_SHARE * chosen[0].score
             words = set(_plain(other.render()).split())
             repeats = len(words & first_words) >= REPEAT_SHARE * len(words)  # the same example, shown twice
@@ -312,7 +313,9 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
     total = sum(weights.values())
 
     def coverage(terms: frozenset[str]) -> float:
-        return sum(weights.get(t, 0.0) for t in terms) / total
+        # fsum: exact whatever order a set yields its terms in (that order changes with the process's hash
+        # seed), so near-tied excerpts rank the same in every process
+        return math.fsum(weights.get(t, 0.0) for t in terms) / total
 
     def usable(unit: Unit) -> bool:
         if unit.kind in ("title", "term") or _plain(unit.text) in said_before:

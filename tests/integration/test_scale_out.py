@@ -407,3 +407,29 @@ def test_a_replica_asleep_longer_than_the_log_keeps_is_compared_with_the_rows(
     assert sorted(indexes.vectors.ids().tolist()) == rows and indexes.seq == collection.change_seq
     replica.indexes.ensure_lexical(indexes)
     assert indexes.lexical.size == len(rows)
+
+
+def test_two_replicas_without_a_broker_see_each_others_ingests(tmp_path: Path, postgres_url: str) -> None:
+    """The embedded queue on PostgreSQL: replica A runs its own jobs on its threads; replica B, whose index was
+    loaded before, serves them, and B's start leaves A's running job alone."""
+    docs = write_notes(tmp_path / "docs", 120, paragraphs=20)
+    # Named to come last in the walk: it is committed after replica B has loaded the collection.
+    (docs / "zz-lighthouse.md").write_bytes(b"# Lighthouse\n\nThe lighthouse keeper winds the quartz clock at dusk.\n")
+    env_a = cluster_env(tmp_path, "a", postgres_url, "")
+    env_a.pop("RAG_BROKER_URL")
+    with processes() as started:
+        a = start_api(tmp_path, "api-a", env_a)
+        started.append(a)
+        with httpx.Client(base_url=a.base, timeout=60) as api_a:
+            assert api_a.post("/api/collections", json={"name": "team"}).status_code == 201
+            job_id = api_a.post("/api/collections/team/files", files=folder_files(docs)).json()["job_id"]
+            wait_for(lambda: job(api_a, job_id)["status"] == "running", 60, "A's job to start")
+            env_b = cluster_env(tmp_path, "b", postgres_url, "")
+            env_b.pop("RAG_BROKER_URL")
+            b = start_api(tmp_path, "api-b", env_b)
+            started.append(b)
+            with httpx.Client(base_url=b.base, timeout=60) as api_b:
+                assert job(api_b, job_id)["status"] == "running"  # B's start did not mark it interrupted
+                search_paths(api_b, "lighthouse keeper quartz clock")  # B has the collection loaded now
+                wait_for(lambda: job(api_a, job_id)["status"] == "done", 300, "A's job to finish")
+                assert search_paths(api_b, "lighthouse keeper quartz clock")[0] == "zz-lighthouse.md"
