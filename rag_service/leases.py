@@ -7,8 +7,8 @@ running under a dead lease (its process is gone: a crashed attempt), while no ot
 collection. A duplicate delivery of a job that is running or finished is therefore a no-op. A run whose
 process died `job_max_attempts` times fails with the reason instead of being tried forever.
 
-A lease is dead when its process is known gone (same host, no such pid) or, for a process elsewhere, when its
-heartbeat is older than `job_lease_seconds`.
+A lease is dead when its process is known gone (same host, no such pid) or its heartbeat is older than
+`job_lease_seconds`.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def lease_dead(run: IngestRun, lease_seconds: float, now: datetime | None = None) -> bool:
-    """Whether a running run's process is gone: known dead on this host, or silent for longer than the lease."""
-    alive = owner_alive(run.owner)
-    if alive is not None:
-        return not alive
+    """Whether a running run's process is gone: known dead on this host, or silent for longer than the lease
+    (a live pid with a stale heartbeat is another process that got the number)."""
+    if owner_alive(run.owner) is False:
+        return True
     beat = _aware(run.heartbeat_at or run.started_at or run.created_at)
     return beat is None or (now or utcnow()) - beat > timedelta(seconds=lease_seconds)
 
