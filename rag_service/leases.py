@@ -70,6 +70,7 @@ def lease_dead(run: IngestRun, lease_seconds: float, now: datetime | None = None
 
 
 def claim_run(runtime: Runtime, run_id: int) -> Claim:
+    """Take the run for this process if it may run now (see the module's docstring), in one transaction."""
     settings = runtime.settings
     me = run_owner()
     with runtime.sessions() as session:
