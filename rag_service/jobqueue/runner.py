@@ -9,7 +9,8 @@ from pathlib import Path
 
 from rag_service.db.models import Collection, IngestRun
 from rag_service.errors import NotFoundError
-from rag_service.indexing import IngestSummary, ProgressCallback, ingest_folder
+from rag_service.indexing import IngestSummary, NotClaimedError, ProgressCallback, ingest_folder
+from rag_service.leases import TERMINAL, Claim
 from rag_service.runtime import Runtime
 from rag_service.storage import local_folder_for
 
@@ -37,6 +38,8 @@ def run_job(
         if collection is None:
             raise NotFoundError(f"job {job_id}: its collection was deleted")
         source, sync, name = run.source, run.sync, collection.name
+        if run.status in TERMINAL:  # a late duplicate: no need to fetch its originals (the claim would say so)
+            raise NotClaimedError(Claim.GONE)
     folder = local_folder_for(runtime.settings, source)
     if not Path(folder).is_dir():
         raise SourceUnreadableError(

@@ -154,8 +154,11 @@ class ThreadQueue:
 
         try:
             summary = run_job(self.runtime, held.state.id, cancel=held.cancel, progress=progress, on_start=started)
-        except NotClaimedError:  # cancelled from another process before it started
-            self._finish(held, "cancelled")
+        except NotClaimedError:  # ended elsewhere before it started (a cancel from another replica): as its row says
+            with self.runtime.sessions() as session:
+                run = session.get(IngestRun, held.state.id)
+                status, error = (run.status, run.error) if run is not None else ("cancelled", None)
+            self._finish(held, status if status in TERMINAL else "cancelled", error)
             return
         except Exception as exc:  # the job fails, the server goes on
             log.exception("ingest job %s failed", held.state.id)
