@@ -61,10 +61,13 @@ $(BENCH_STAMP): $(DEV_STAMP)
 	$(PIP) install -e '.[dev,bench]'
 	touch $@
 
-# BENCH_ARGS=--quick for a 60-file run; results land in benchmarks/results/ (bench-*, and ocr-* for OCR).
+# BENCH_ARGS=--quick for a 60-file run; results land in benchmarks/results/ (bench-*, ocr-* for OCR, scale-out-*
+# for workers, replication lag and catch-up on the local PostgreSQL and Redis). `python -m benchmarks.sizing`
+# (RAM and database size at 1M/10M chunks, about 9 minutes) is run by hand.
 bench: $(BENCH_STAMP) system-deps
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 	$(PY) -m benchmarks.ocr
+	$(PY) -m benchmarks.scale_out $(findstring --quick,$(BENCH_ARGS))
 
 clean-state:
 	find indexes -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -80,13 +80,17 @@ class JobManager:
         """(version, state) for event streams: live from this process's queue when it holds the job, else from
         its row (a row that still says queued or running of a process that died is marked interrupted first)."""
         live = self.queue.live(job_id)
-        if live is not None:
+        if live is not None and live[1].status != "queued":
             return live
         with self.runtime.sessions() as session:
             run = session.get(IngestRun, job_id)
             if run is None:
                 raise NotFoundError(f"no job {job_id}")
             collection_id, status = run.collection_id, run.status
+        if live is not None:
+            if status not in TERMINAL:
+                return live
+            self.queue.cancel(job_id)  # still waiting here, but cancelled from another replica: let it go
         if status in ("queued", "running"):
             close_dead_runs(self.runtime, collection_id)
         with self.runtime.sessions() as session:
