@@ -321,23 +321,23 @@ def close_dead_runs(runtime: Runtime, collection_id: int | None = None) -> int:
     return closed
 
 
-def _set_run(runtime: Runtime, run_id: int, **values: object) -> None:
+def _set_run(runtime: Runtime, run_id: int, *, only_if_mine: bool = False, **values: object) -> None:
+    """Write the run row; with `only_if_mine`, not when another process holds its lease now (this one stalled
+    past it and the new owner finishes the row)."""
     with runtime.sessions() as session:
         run = session.get(IngestRun, run_id)
-        if run is not None:
-            for key, value in values.items():
-                setattr(run, key, value)
-            session.commit()
+        if run is None or (only_if_mine and run.owner not in (None, run_owner())):
+            return
+        for key, value in values.items():
+            setattr(run, key, value)
+        session.commit()
 
 
 def _finish_run(runtime: Runtime, summary: IngestSummary, error: str | None = None) -> None:
-    with runtime.sessions() as session:
-        owner = session.scalar(select(IngestRun.owner).where(IngestRun.id == summary.run_id))
-    if owner not in (None, run_owner()):
-        return  # its lease was taken over (this process stalled past it): the new owner finishes the row
     _set_run(
         runtime,
         summary.run_id,
+        only_if_mine=True,
         current="",
         status=summary.status,
         files_total=summary.files_total,
