@@ -22,8 +22,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -37,6 +35,7 @@ import psycopg
 import redis
 
 from benchmarks.run import RESULTS, machine
+from tests.integration.processes import start_api, start_worker
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 GIT_DOC = Path("/usr/share/doc/git-doc")
@@ -64,26 +63,6 @@ def _env(data_dir: Path, database: str, broker: str, **extra: str) -> dict[str, 
     return env
 
 
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag_service", "worker"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 180
-    while "ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    return process
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def throughput(work: Path, workers: int, files: list[Path], broker: str) -> dict[str, Any]:
     from rag_service.db.models import Collection, IngestRun
     from rag_service.jobs import JobManager
@@ -107,7 +86,7 @@ def throughput(work: Path, workers: int, files: list[Path], broker: str) -> dict
             session.commit()
         threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         processes = [
-            _worker(_env(work / f"w{workers}-{n}", database, broker, **threads), work / f"w{workers}-{n}.log")
+            start_worker(work, f"w{workers}-{n}", _env(work / f"w{workers}-{n}", database, broker, **threads), 180)
             for n in range(workers)
         ]
         manager = JobManager(runtime)
@@ -121,7 +100,7 @@ def throughput(work: Path, workers: int, files: list[Path], broker: str) -> dict
             time.sleep(0.2)
         wall = time.perf_counter() - started
         for process in processes:
-            _stop(process)
+            process.stop()
         chunks = sum(r.chunks_embedded for r in runs if r is not None)
         return {
             "workers": workers,
@@ -147,7 +126,6 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
     from rag_service.stores.changelog import record_changes
 
     database = _database()
-    port = 18000 + uuid.uuid4().int % 1000
     env = _env(work / f"lag-replica-{listen}", database, "", RAG_REPLICA_LISTEN=str(listen).lower())
     env.pop("RAG_BROKER_URL")
     writer = Runtime(Settings(_env_file=None, data_dir=work / "lag-writer", database_url=_url(database)))
@@ -176,26 +154,10 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
             session.commit()
         return token, time.perf_counter()
 
-    log = work / f"lag-replica-{listen}.log"
-    replica = subprocess.Popen(
-        [sys.executable, "-m", "rag_service", "serve", "--port", str(port)],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    replica = start_api(work, f"lag-replica-{listen}", env)
     searchable, applied = [], []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text()[-2000:])
-                time.sleep(0.3)
+        with httpx.Client(base_url=replica.base, timeout=30) as client:
             client.post("/api/search", json={"query": "warm", "collection": "team"})
             for n in range(samples):
                 _, committed = commit_chunk(n)
@@ -207,7 +169,7 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
         with writer.sessions() as session:
             assert session.scalar(select(Collection.change_seq)) == samples
         # ... and, with a search right after each commit, what a user asking at once gets.
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        with httpx.Client(base_url=replica.base, timeout=30) as client:
             for n in range(samples, samples * 2):
                 token, committed = commit_chunk(n)
                 while True:
@@ -218,8 +180,7 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
                         break
                 searchable.append(time.perf_counter() - committed)
     finally:
-        replica.terminate()
-        replica.wait(timeout=60)
+        replica.stop()
         _drop(database)
     return {
         "listen_notify": listen,
