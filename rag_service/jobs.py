@@ -18,7 +18,7 @@ from rag_service.db.models import Collection, IngestRun, utcnow
 from rag_service.errors import NotFoundError
 from rag_service.indexing import close_dead_runs, start_run
 from rag_service.jobqueue import build_job_queue
-from rag_service.jobqueue.base import TERMINAL, JobState, QueuedJob, state_from_row
+from rag_service.jobqueue.base import TERMINAL, JobState, state_from_row
 from rag_service.runtime import Runtime
 from rag_service.storage import build_originals_store
 
@@ -57,7 +57,7 @@ class JobManager:
             created_at=utcnow(),
             upload=self.originals.is_upload_source(source),
         )
-        self.queue.enqueue(QueuedJob(state=state, folder=folder, sync=sync))
+        self.queue.enqueue(state)
         return state
 
     def pending_for(self, collection_name: str) -> bool:

@@ -17,11 +17,11 @@ import enum
 import os
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from rag_service.db.models import IngestRun, utcnow
+from rag_service.db.models import IngestRun, as_utc, utcnow
 from rag_service.runtime import Runtime
 from rag_service.stores.changelog import lock_collection
 
@@ -56,16 +56,12 @@ def owner_alive(owner: str | None) -> bool | None:
     return True
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def lease_dead(run: IngestRun, lease_seconds: float, now: datetime | None = None) -> bool:
     """Whether a running run's process is gone: known dead on this host, or silent for longer than the lease
     (a live pid with a stale heartbeat is another process that got the number)."""
     if owner_alive(run.owner) is False:
         return True
-    beat = _aware(run.heartbeat_at or run.started_at or run.created_at)
+    beat = as_utc(run.heartbeat_at or run.started_at or run.created_at)
     return beat is None or (now or utcnow()) - beat > timedelta(seconds=lease_seconds)
 
 

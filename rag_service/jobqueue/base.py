@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from rag_service.db.models import IngestRun
 from rag_service.leases import TERMINAL
 
 UPLOAD_SOURCE = "upload"
-__all__ = ["TERMINAL", "UPLOAD_SOURCE", "JobQueue", "JobState", "QueuedJob", "state_from_row"]
+__all__ = ["TERMINAL", "UPLOAD_SOURCE", "JobQueue", "JobState", "state_from_row"]
 
 
 @dataclass
@@ -90,15 +89,6 @@ def state_from_row(run: IngestRun, collection: str, *, upload: bool) -> JobState
     )
 
 
-@dataclass(frozen=True)
-class QueuedJob:
-    """What a queue is handed: the run's row exists, queued."""
-
-    state: JobState
-    folder: Path | str  # a folder, or an object-storage source that the runner mirrors first
-    sync: bool
-
-
 class JobQueue(Protocol):
     """Runs queued ingest runs; a new queue is one module implementing this plus one line in QUEUES."""
 
@@ -108,7 +98,9 @@ class JobQueue(Protocol):
 
     def stop(self) -> None: ...
 
-    def enqueue(self, job: QueuedJob) -> None: ...
+    def enqueue(self, job: JobState) -> None:
+        """Take a job whose row exists, queued; what to ingest is read from the row when it runs."""
+        ...
 
     def cancel(self, job_id: int) -> bool:
         """Stop the job if this process holds it; True when it was still queued here (now dropped)."""

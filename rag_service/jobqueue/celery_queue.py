@@ -22,11 +22,11 @@ from celery import Celery, Task
 from celery.signals import worker_process_init
 from sqlalchemy import or_, select, update
 
-from rag_service.db.models import IngestRun, utcnow
+from rag_service.db.models import IngestRun, as_utc, utcnow
 from rag_service.db.session import get_engine
 from rag_service.errors import QueueUnavailableError
 from rag_service.indexing import CollectionBusyError, NotClaimedError
-from rag_service.jobqueue.base import TERMINAL, JobState, QueuedJob
+from rag_service.jobqueue.base import JobState
 from rag_service.jobqueue.runner import SourceUnreadableError, run_job
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings
@@ -125,9 +125,7 @@ def reap_stale(runtime: Runtime, app: Celery) -> int:
             ).where(IngestRun.queue == "celery", IngestRun.status.in_(("queued", "running")))
         ).all()
     for run in runs:
-        since = run.heartbeat_at or (run.started_at if run.status == "running" else run.created_at)
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=now.tzinfo)
+        since = as_utc(run.heartbeat_at or (run.started_at if run.status == "running" else run.created_at))
         wait = settings.job_lease_seconds if run.status == "running" else settings.job_resend_queued_seconds
         if since is not None and (now - since).total_seconds() <= wait:
             continue
@@ -193,12 +191,12 @@ class CeleryQueue:
     def stop(self) -> None:
         return None
 
-    def enqueue(self, job: QueuedJob) -> None:
+    def enqueue(self, job: JobState) -> None:
         try:
-            self.app.send_task(TASK, args=[job.state.id], queue=QUEUE, retry=True, retry_policy=SEND_RETRY_POLICY)
+            self.app.send_task(TASK, args=[job.id], queue=QUEUE, retry=True, retry_policy=SEND_RETRY_POLICY)
         except Exception as exc:  # kombu's errors vary by transport: the user needs the one sentence
             error = f"the job queue at RAG_BROKER_URL is unreachable: {type(exc).__name__}: {exc}"
-            _fail_queued(self.runtime, job.state.id, error)
+            _fail_queued(self.runtime, job.id, error)
             raise QueueUnavailableError(error) from exc
 
     def cancel(self, job_id: int) -> bool:
@@ -208,4 +206,4 @@ class CeleryQueue:
         return None
 
 
-__all__ = ["TERMINAL", "CeleryQueue", "make_app", "reap_stale", "run_worker"]
+__all__ = ["CeleryQueue", "make_app", "reap_stale", "run_worker"]

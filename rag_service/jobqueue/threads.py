@@ -14,7 +14,7 @@ from typing import Any
 
 from rag_service.db.models import IngestRun, utcnow
 from rag_service.indexing import IngestSummary, NotClaimedError, close_dead_runs
-from rag_service.jobqueue.base import TERMINAL, JobState, QueuedJob
+from rag_service.jobqueue.base import TERMINAL, JobState
 from rag_service.jobqueue.runner import SourceUnreadableError, run_job
 from rag_service.runtime import Runtime
 
@@ -23,12 +23,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Held:
-    job: QueuedJob
+    state: JobState
     cancel: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def state(self) -> JobState:
-        return self.job.state
 
 
 class ThreadQueue:
@@ -64,10 +60,10 @@ class ThreadQueue:
         for thread in self._threads:
             thread.join(timeout=30)
 
-    def enqueue(self, job: QueuedJob) -> None:
+    def enqueue(self, job: JobState) -> None:
         held = _Held(job)
         with self._wake:
-            self._jobs[job.state.id] = held
+            self._jobs[job.id] = held
             self._pending.append(held)
             self._wake.notify_all()
 

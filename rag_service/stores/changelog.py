@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from rag_service.db.models import ChunkChange, Collection, utcnow
+from rag_service.db.models import ChunkChange, Collection, as_utc, utcnow
 
 NOTIFY_CHANNEL = "rag_chunk_changes"
 ADD, REMOVE = "add", "remove"
@@ -93,15 +93,14 @@ def changes_after(session: Session, collection_id: int, seq: int) -> Changes | N
 
 def oldest_change_after(session: Session, collection_id: int, seq: int) -> datetime | None:
     """When the first change numbered above `seq` was written: how old a replica's view is."""
-    committed = session.scalar(
-        select(ChunkChange.committed_at)
-        .where(ChunkChange.collection_id == collection_id, ChunkChange.seq > seq)
-        .order_by(ChunkChange.seq)
-        .limit(1)
+    return as_utc(
+        session.scalar(
+            select(ChunkChange.committed_at)
+            .where(ChunkChange.collection_id == collection_id, ChunkChange.seq > seq)
+            .order_by(ChunkChange.seq)
+            .limit(1)
+        )
     )
-    if committed is not None and committed.tzinfo is None:  # SQLite gives naive datetimes back
-        committed = committed.replace(tzinfo=UTC)
-    return committed
 
 
 def current_seqs(session: Session, collection_ids: Sequence[int]) -> dict[int, int]:
