@@ -577,7 +577,7 @@ def machine() -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu": model,
         "cpu_flags": sorted(flags),
-        "embed_precision": choose_precision("auto", flags).to_dict(),
+        "embed_precision": choose_precision("auto", flags, model).to_dict(),
         "cores": os.cpu_count(),
         "onnxruntime": onnxruntime.__version__,
         "python": platform.python_version(),

@@ -69,7 +69,7 @@ class EmbedderPool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.cpu_model, flags = cpu()
-        self.choice: PrecisionChoice = choose_precision(settings.embed_precision, flags)
+        self.choice: PrecisionChoice = choose_precision(settings.embed_precision, flags, self.cpu_model)
         _log_once(logging.INFO, "embedding precision: %s", self.choice.describe())
 
     def precision_for(self, name: str) -> str:
@@ -108,7 +108,7 @@ class EmbedderPool:
                 f"(this one makes {preferred.model_id!r}); re-ingest it into a new collection"
             )
         # Of the engines of its space, the one the CPU runs best: the hardware's own choice, then fp32.
-        hardware = choose_precision("auto", cpu()[1]).precision
+        hardware = choose_precision("auto", cpu()[1], cpu()[0]).precision
         precision = next((p for p in (hardware, "fp32") if p in compatible), compatible[0])
         _log_once(
             logging.WARNING,

@@ -2,14 +2,15 @@
 
 The rule (`choose_precision`, a pure function of the flags so it is testable anywhere):
 
-- bf16 where the CPU has bf16 instructions (`avx512_bf16` or `amx_bf16`). Measured on a 2-core Xeon with AMX:
+- bf16 where the CPU has AMX (`amx_bf16`), or `avx512_bf16` on an AMD CPU. Measured on a 2-core Xeon with AMX:
   1.9x the fp32 ingest chunks/s with vectors within cosine 0.99997 of fp32 (docs/architecture.md); issue #12 measured
-  2.3x on an AMD EPYC with avx512_bf16 and no AMX. Without those instructions torch emulates bf16, slower than
-  fp32, so auto never chooses it there.
-- int8 (ONNX Runtime) where the CPU has VNNI (`avx512_vnni` or `avx_vnni`) but no bf16. Where both exist bf16
-  wins: there it measured faster than int8 (114 against 77 ingest chunks/s) with vectors much closer to fp32 (minimum
-  cosine 0.99997 against 0.981). For VNNI without bf16 this is a rule, not a measurement taken at start-up: the
-  one measurement of such a CPU we have (issue #12, int8 at 1.3x fp32 on an EPYC's VNNI) says int8 wins, and a
+  2.3x on an AMD EPYC with avx512_bf16 and no AMX. An Intel Xeon reporting `avx512_bf16` without AMX (a VM that
+  hides AMX) measured the other way: bf16 28, fp32 45, int8 68 chunks/s (issue #9's notes), so there `avx512_bf16`
+  alone does not choose bf16. Without any bf16 instructions torch emulates bf16, slower than fp32, so auto never
+  chooses it there.
+- int8 (ONNX Runtime) where the CPU has VNNI (`avx512_vnni` or `avx_vnni`) and bf16 is not chosen. Where both are
+  fast bf16 wins: on the AMX Xeon it measured faster than int8 (114 against 77 ingest chunks/s) with vectors much
+  closer to fp32 (minimum cosine 0.99997 against 0.981). This is a rule, not a measurement taken at start-up: a
   start-up race on a noisy machine could pick another vector space from one run to the next, while a
   collection's vectors must stay in one.
 - fp32 otherwise.
@@ -56,18 +57,21 @@ def is_native(precision: str, flags: Collection[str]) -> bool:
     return True
 
 
-def choose_precision(requested: str, flags: Collection[str]) -> PrecisionChoice:
-    """The precision for `requested` (auto, fp32, bf16, int8) on a CPU reporting `flags`."""
+def choose_precision(requested: str, flags: Collection[str], model: str = "") -> PrecisionChoice:
+    """The precision for `requested` (auto, fp32, bf16, int8) on a CPU named `model` reporting `flags`."""
     present = set(flags)
     relevant = tuple(sorted(RELEVANT_FLAGS & present))
     if requested in PRECISIONS:
         return PrecisionChoice(requested, requested, is_native(requested, present), "as configured", relevant)
     if requested != "auto":
         raise ValueError(f"unknown embedding precision {requested!r}; choose auto, {', '.join(PRECISIONS)}")
-    if bf16 := sorted(BF16_FLAGS & present):
-        return PrecisionChoice("auto", "bf16", True, f"bf16 instructions ({' '.join(bf16)})", relevant)
+    if "amx_bf16" in present:
+        return PrecisionChoice("auto", "bf16", True, "bf16 instructions (amx_bf16)", relevant)
+    if "avx512_bf16" in present and model.upper().startswith("AMD"):
+        return PrecisionChoice("auto", "bf16", True, "bf16 instructions on AMD (avx512_bf16)", relevant)
     if vnni := sorted(VNNI_FLAGS & present):
-        return PrecisionChoice("auto", "int8", True, f"VNNI without bf16 ({' '.join(vnni)})", relevant)
+        why = "avx512_bf16 without AMX on a CPU that is not AMD's" if "avx512_bf16" in present else "no bf16"
+        return PrecisionChoice("auto", "int8", True, f"VNNI ({' '.join(vnni)}); {why}", relevant)
     return PrecisionChoice("auto", "fp32", True, "no bf16 or VNNI instructions", relevant)
 
 
