@@ -207,6 +207,23 @@ loaders.LOADERS[".crash"] = loaders.LoaderSpec("crash", _crash, is_text=False)
 """
 
 
+GATE = """
+import time
+from pathlib import Path
+
+from ingest import loaders
+
+
+def _gated(data, name, options):
+    while not Path({gate!r}).exists():  # the test opens it
+        time.sleep(0.1)
+    return loaders.LOADERS[".md"].load(data, name, options)
+
+
+loaders.LOADERS[".gate"] = loaders.LoaderSpec("markdown", _gated)
+"""
+
+
 def test_a_poisoned_file_fails_its_job_after_n_attempts_and_the_queue_drains(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
@@ -413,9 +430,14 @@ def test_two_replicas_without_a_broker_see_each_others_ingests(tmp_path: Path, p
     """The embedded queue on PostgreSQL: replica A runs its own jobs on its threads; replica B, whose index was
     loaded before, serves them, and B's start leaves A's running job alone."""
     docs = write_notes(tmp_path / "docs", 120, paragraphs=20)
+    # A's job waits at this file until B has started and loaded the collection, however fast A embeds.
+    plugin, gate = tmp_path / "plugin", tmp_path / "open-the-gate"
+    plugin.mkdir()
+    (plugin / "sitecustomize.py").write_text(GATE.format(gate=str(gate)))
+    (docs / "y-gate.gate").write_bytes(b"# Gate\n\nA file read once the test lets it through.\n")
     # Named to come last in the walk: it is committed after replica B has loaded the collection.
     (docs / "zz-lighthouse.md").write_bytes(b"# Lighthouse\n\nThe lighthouse keeper winds the quartz clock at dusk.\n")
-    env_a = cluster_env(tmp_path, "a", postgres_url, "")
+    env_a = cluster_env(tmp_path, "a", postgres_url, "", PYTHONPATH=str(plugin))
     env_a.pop("RAG_BROKER_URL")
     with processes() as started:
         a = start_api(tmp_path, "api-a", env_a)
@@ -431,5 +453,7 @@ def test_two_replicas_without_a_broker_see_each_others_ingests(tmp_path: Path, p
             with httpx.Client(base_url=b.base, timeout=60) as api_b:
                 assert job(api_b, job_id)["status"] == "running"  # B's start did not mark it interrupted
                 search_paths(api_b, "lighthouse keeper quartz clock")  # B has the collection loaded now
+                gate.touch()
                 wait_for(lambda: job(api_a, job_id)["status"] == "done", 300, "A's job to finish")
                 assert search_paths(api_b, "lighthouse keeper quartz clock")[0] == "zz-lighthouse.md"
+                assert search_paths(api_b, "a file read once the test lets it through")[0] == "y-gate.gate"
