@@ -108,7 +108,8 @@ class EmbedderPool:
                 f"(this one makes {preferred.model_id!r}); re-ingest it into a new collection"
             )
         # Of the engines of its space, the one the CPU runs best: the hardware's own choice, then fp32.
-        hardware = choose_precision("auto", cpu()[1], cpu()[0]).precision
+        model, flags = cpu()
+        hardware = choose_precision("auto", flags, model).precision
         precision = next((p for p in (hardware, "fp32") if p in compatible), compatible[0])
         _log_once(
             logging.WARNING,

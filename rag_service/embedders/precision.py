@@ -1,6 +1,6 @@
 """Which embedding precision this CPU should use, from the flags /proc/cpuinfo reports.
 
-The rule (`choose_precision`, a pure function of the flags so it is testable anywhere):
+The rule (`choose_precision`, a pure function of the flags and the CPU's model name, so it is testable anywhere):
 
 - bf16 where the CPU has AMX (`amx_bf16`), or `avx512_bf16` on an AMD CPU. Measured on a 2-core Xeon with AMX:
   1.9x the fp32 ingest chunks/s with vectors within cosine 0.99997 of fp32 (docs/architecture.md); issue #12 measured
@@ -72,7 +72,7 @@ def choose_precision(requested: str, flags: Collection[str], model: str = "") ->
     if vnni := sorted(VNNI_FLAGS & present):
         why = "avx512_bf16 without AMX on a CPU that is not AMD's" if "avx512_bf16" in present else "no bf16"
         return PrecisionChoice("auto", "int8", True, f"VNNI ({' '.join(vnni)}); {why}", relevant)
-    return PrecisionChoice("auto", "fp32", True, "no bf16 or VNNI instructions", relevant)
+    return PrecisionChoice("auto", "fp32", True, "no AMX, no avx512_bf16 on AMD, no VNNI", relevant)
 
 
 def parse_cpuinfo(text: str) -> tuple[str, frozenset[str]]:
