@@ -35,7 +35,7 @@ import psycopg
 import redis
 
 from benchmarks.run import RESULTS, machine
-from tests.integration.processes import start_api, start_worker
+from tests.integration.processes import collection_with_document, start_api, start_worker
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 GIT_DOC = Path("/usr/share/doc/git-doc")
@@ -120,7 +120,7 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
     from sqlalchemy import select
 
     from rag_service.db.embedding_cache import store_cached_vectors
-    from rag_service.db.models import Chunk, Collection, Document
+    from rag_service.db.models import Chunk, Collection
     from rag_service.runtime import Runtime
     from rag_service.settings import Settings
     from rag_service.stores.changelog import record_changes
@@ -129,14 +129,7 @@ def lag(work: Path, samples: int, listen: bool) -> dict[str, Any]:
     env = _env(work / f"lag-replica-{listen}", database, "", RAG_REPLICA_LISTEN=str(listen).lower())
     env.pop("RAG_BROKER_URL")
     writer = Runtime(Settings(_env_file=None, data_dir=work / "lag-writer", database_url=_url(database)))
-    with writer.sessions() as session:
-        collection = Collection(name="team", embedder="minilm", vector_space="all-MiniLM-L6-v2")
-        session.add(collection)
-        session.flush()
-        document = Document(collection_id=collection.id, path="log.md", type="markdown", status="ok")
-        session.add(document)
-        session.commit()
-        collection_id, document_id = collection.id, document.id
+    collection_id, document_id = collection_with_document(writer, "team", "log.md")
     embedder = writer.embedders.for_collection("minilm", "all-MiniLM-L6-v2")
 
     def commit_chunk(n: int) -> tuple[str, float]:
@@ -202,7 +195,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 def catch_up(work: Path, total: int) -> dict[str, Any]:
     from sqlalchemy import insert
 
-    from rag_service.db.models import Chunk, Collection, Document, EmbeddingCache
+    from rag_service.db.models import Chunk, Collection, EmbeddingCache
     from rag_service.runtime import Runtime
     from rag_service.settings import Settings
     from rag_service.stores.changelog import record_changes
@@ -211,14 +204,7 @@ def catch_up(work: Path, total: int) -> dict[str, Any]:
     try:
         settings = Settings(_env_file=None, data_dir=work / "catchup-writer", database_url=_url(database))
         writer = Runtime(settings)
-        with writer.sessions() as session:
-            collection = Collection(name="big", embedder="minilm", vector_space="all-MiniLM-L6-v2", change_seq=0)
-            session.add(collection)
-            session.flush()
-            document = Document(collection_id=collection.id, path="big.md", type="markdown", status="ok")
-            session.add(document)
-            session.commit()
-            collection_id, document_id = collection.id, document.id
+        collection_id, document_id = collection_with_document(writer, "big", "big.md", change_seq=0)
         rng = np.random.default_rng(0)
         words = np.array(["berth", "crane", "tide", "ledger", "harbour", "shift", "dock", "gauge", "cargo", "pilot"])
         snapshot_at = int(total * 0.9)

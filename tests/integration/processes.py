@@ -16,9 +16,24 @@ from typing import TypeVar
 
 import httpx
 
+from rag_service.db.models import Collection, Document
+from rag_service.runtime import Runtime
 from tests.integration.server import free_port
 
 T = TypeVar("T")
+
+
+def collection_with_document(runtime: Runtime, name: str, path: str, **collection: object) -> tuple[int, int]:
+    """A MiniLM collection holding one document row and no chunks, which a test or benchmark then writes chunks
+    and changes into; (collection id, document id)."""
+    with runtime.sessions() as session:
+        row = Collection(name=name, embedder="minilm", vector_space="all-MiniLM-L6-v2", **collection)
+        session.add(row)
+        session.flush()
+        document = Document(collection_id=row.id, path=path, type="markdown", status="ok")
+        session.add(document)
+        session.commit()
+        return row.id, document.id
 
 
 @dataclass

@@ -27,7 +27,14 @@ from rag_service.jobs import JobManager
 from rag_service.runtime import Runtime
 from rag_service.stores.changelog import changes_after, prune_changes, record_changes
 from tests.conftest import make_settings
-from tests.integration.processes import cluster_env, processes, start_api, start_worker, wait_for
+from tests.integration.processes import (
+    cluster_env,
+    collection_with_document,
+    processes,
+    start_api,
+    start_worker,
+    wait_for,
+)
 from tests.integration.server import folder_files
 
 pytestmark = pytest.mark.slow
@@ -257,14 +264,7 @@ def test_two_writers_committing_out_of_order_skip_no_change(tmp_path: Path, post
     """Writer A takes change 1 and commits late; writer B, which started its change after, must wait for A's
     commit and get change 2: a replica reading between the commits never sees 2 without 1."""
     runtime = Runtime(make_settings(tmp_path, postgres_url))
-    with runtime.sessions() as session:
-        collection = Collection(name="team", embedder="minilm", vector_space="all-MiniLM-L6-v2")
-        session.add(collection)
-        session.flush()
-        document = Document(collection_id=collection.id, path="a.md", type="markdown", status="ok")
-        session.add(document)
-        session.commit()
-        collection_id, document_id = collection.id, document.id
+    collection_id, document_id = collection_with_document(runtime, "team", "a.md")
 
     def chunk(session: Session, ordinal: int) -> int:
         row = Chunk(
