@@ -46,7 +46,7 @@ from typing import Any
 from rag_service.answering import Answerer
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.citations import strip_markers
-from rag_service.answering.service import AskResult, ask
+from rag_service.answering.service import AskResult, ask, conversation_options
 from rag_service.errors import InvalidInputError
 from rag_service.retrieval import Hit, SearchOptions, retrieve
 from rag_service.runtime import Runtime
@@ -304,7 +304,8 @@ def evaluate_conversations(
                 lambda t=turn, h=list(history): ask(runtime, collection, t.question, options, answerer, h)
             )
             standalone = result.standalone_question
-            hits, search_ms = _timed(lambda s=standalone: retrieve(runtime, collection, s, deep))
+            turn_options = conversation_options(runtime, collection, turn.question, standalone, history, deep)
+            hits, search_ms = _timed(lambda s=standalone, o=turn_options: retrieve(runtime, collection, s, o))
             row = {"conversation": conversation.id, "turn": index, **score_question(turn, hits, options.top_k)}
             row["standalone_question"] = standalone
             row.update(score_answer(turn, result), search_ms=search_ms, answer_ms=answer_ms)

@@ -83,6 +83,9 @@ class SearchOptions:
     path_filter: str | None = None
     min_score: float = 0.0
     merge_neighbours: bool = True
+    # A follow-up's conversation: chunks of these documents get `prefer_bonus` more score (answering/service.py)
+    prefer_documents: frozenset[int] = frozenset()
+    prefer_bonus: float = 0.0
 
     @classmethod
     def from_settings(cls, runtime: Runtime, **overrides: object) -> SearchOptions:
@@ -181,6 +184,11 @@ def retrieve(
     if options.min_score > 0:  # 0 means no floor: a cosine, and so a fused score, can be below 0
         ranked = [(c, s) for c, s in ranked if s >= options.min_score]
     hits = _load_hits(runtime, ranked, dense_scores, lexical_scores)
+    if options.prefer_documents and options.prefer_bonus:
+        for hit in hits:
+            if hit.document_id in options.prefer_documents:
+                hit.score = round(hit.score + options.prefer_bonus, 6)
+        hits.sort(key=lambda h: -h.score)
     if runtime.reranker is not None:
         hits = runtime.reranker.rerank(query, hits)
     if options.merge_neighbours:
@@ -311,8 +319,6 @@ def _adjacent(passage: Hit, hit: Hit) -> bool:
 
 _CLOSING_FENCE = re.compile(r"\n[ \t]*(```|~~~)[ \t]*$")
 _OPENING_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*\n")
-
-
 
 
 def join_overlapping(first: str, second: str, min_overlap: int = 16) -> str:

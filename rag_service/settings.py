@@ -82,11 +82,13 @@ class Settings(BaseSettings):
     top_k: int = 5
     retrieval_mode: str = "hybrid"  # hybrid | dense | lexical
     fusion: str = "convex"  # convex | rrf: how hybrid combines dense and lexical (retrieval.py)
-    fusion_lexical_weight: float = 0.25  # w in (1 - w) x cosine + w x BM25 / best BM25
+    fusion_lexical_weight: float = 0.15  # w in (1 - w) x cosine + w x BM25 / best BM25 (calibrated: #9 note)
     rrf_k: int = 60
     candidates_per_retriever: int = 50
     merge_neighbours: bool = True
     min_score: float = 0.0
+    # A follow-up's passages from the documents its conversation was about get this much more fused score
+    follow_up_document_bonus: float = 0.05
     reranker: str = "none"  # none | cross-encoder
     reranker_model_path: str = ""
 

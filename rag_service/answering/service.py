@@ -22,15 +22,17 @@ from rag_service.answering.citations import (
     is_decline,
     remove_invalid_markers,
 )
+from rag_service.answering.condense import refers_back
 from rag_service.answering.evidence import Evidence, EvidenceThresholds, assess, term_weights
 from rag_service.answering.prompt import fit_passages
-from rag_service.answering.terms import normalise_term
 from rag_service.collections import find_collection
 from rag_service.db.models import Chunk
 from rag_service.errors import BackendUnavailableError
 from rag_service.retrieval import Hit, SearchOptions, retrieve
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings
+
+CONVERSATION_PASSAGES = 3  # of the earlier question's passages, whose documents a follow-up prefers
 
 
 @dataclass
@@ -76,11 +78,12 @@ def ask_events(
     """("token", str)*, then ("citations", [Citation]) or ("error", message), then ("done", AskResult)."""
     history = history or []
     standalone = answerer.condense(question, history)
+    options = conversation_options(runtime, collection, question, standalone, history, options)
     hits = retrieve(runtime, collection, standalone, options)
     with runtime.sessions() as session:
         indexes = runtime.indexes.get(find_collection(session, collection))
     runtime.indexes.ensure_lexical(indexes)
-    frequencies = indexes.lexical.document_frequencies(normalise_term)
+    frequencies = indexes.lexical.document_frequencies()
     weights = term_weights(standalone, frequencies, max(indexes.lexical.size, 1))
     lexical_first = next((h.document_id for h in hits if h.lexical_score == 1.0), None)
     thresholds = evidence_thresholds(runtime.settings)
@@ -113,6 +116,23 @@ def ask_events(
         result.uncited = not result.citations
     yield "citations", result.citations
     yield "done", result
+
+
+def conversation_options(
+    runtime: Runtime, collection: str, question: str, standalone: str, history: list[ChatTurn], options: SearchOptions
+) -> SearchOptions:
+    """A follow-up (a question the answerer had to condense) usually stays on the pages its conversation was
+    about: the documents of the top passages for the earlier question that stood on its own are preferred.
+    The subject words a condenser adds find them only when those words are distinctive ("quick test")."""
+    earlier = [turn.content for turn in history if turn.role == "user" and turn.content.strip()]
+    if standalone == question or not earlier or not runtime.settings.follow_up_document_bonus:
+        return options
+    anchor = next((q for q in reversed(earlier) if not refers_back(q)), earlier[0])
+    plain = dataclasses.replace(options, prefer_documents=frozenset(), top_k=CONVERSATION_PASSAGES)
+    documents = frozenset(hit.document_id for hit in retrieve(runtime, collection, anchor, plain))
+    return dataclasses.replace(
+        options, prefer_documents=documents, prefer_bonus=runtime.settings.follow_up_document_bonus
+    )
 
 
 def evidence_thresholds(settings: Settings) -> EvidenceThresholds:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-import Stemmer
-
-from rag_service.stores.lexical_index import CHINESE_STOPWORDS, tokenize
+from rag_service.stores.lexical_index import CHINESE_STOPWORDS, stem, tokenize
 
 # Function words and the words every question has; they say how something is asked, not what.
 QUESTION_WORDS = CHINESE_STOPWORDS | frozenset(
@@ -36,12 +33,7 @@ _HOW_TO = re.compile(
     r"|怎么|如何|怎样|命令|配置|设置",
     re.IGNORECASE,
 )
-_stemmer = Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def normalise_term(token: str) -> str:
-    return _stemmer.stemWord(token) if token.isascii() else token
+normalise_term = stem  # the lexical index's stemmer: a question's terms are looked up among the indexed ones
 
 
 def content_terms(text: str) -> list[str]:

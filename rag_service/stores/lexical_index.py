@@ -1,7 +1,8 @@
 """The BM25 lexical index of one collection (bm25s), kept in step with the vector index by chunk id.
 
-Tokens are lower-cased words; runs of CJK characters are cut into words by jieba, so Chinese is matched
-word by word rather than as whole runs of characters.
+Tokens are lower-cased words, English ones by their Snowball stem, so "branches" meets "branch" (on the dev
+sets stemming raised BM25's hit@1 from .43 to .55 and .64 to .66; #9's note); runs of CJK characters are cut
+into words by jieba, so Chinese is matched word by word rather than as whole runs of characters.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable
 from types import ModuleType
 
 import bm25s
 import numpy as np
+import Stemmer
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -33,6 +34,20 @@ def _jieba() -> ModuleType:
 
     jieba.setLogLevel(logging.WARNING)
     return jieba
+
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(token: str) -> str:
+    """English words by their Snowball stem ("branches", "branching" → "branch"); other scripts as they are."""
+    return _stemmer.stemWord(token) if token.isascii() else token
+
+
+def index_terms(text: str) -> list[str]:
+    """What BM25 indexes and looks up: the stemmed tokens."""
+    return [stem(token) for token in tokenize(text)]
 
 
 def tokenize(text: str) -> list[str]:
@@ -69,7 +84,7 @@ class LexicalIndex:
 
     def _token_ids(self, text: str) -> np.ndarray:
         vocab = self._vocab
-        ids = [vocab.setdefault(token, len(vocab)) for token in tokenize(text)]
+        ids = [vocab.setdefault(token, len(vocab)) for token in index_terms(text)]
         return np.array(ids or [0], dtype=np.int32)
 
     def load(self, items: list[tuple[int, str]]) -> None:
@@ -104,20 +119,16 @@ class LexicalIndex:
                 self._model, self._model_ids = model, ids
             return self._model, self._model_ids
 
-    def document_frequencies(self, normalise: Callable[[str], str]) -> dict[str, int]:
-        """How many chunks hold each term, terms keyed by `normalise(token)` (a stemmer): the largest count
-        among the words sharing a stem, a cheap lower bound. Recomputed after a change, on demand."""
+    def document_frequencies(self) -> dict[str, int]:
+        """How many chunks hold each indexed term (a stem, `stem`); recomputed after a change, on demand."""
         with self._lock:
             if self._frequencies is None:
                 counts = np.zeros(len(self._vocab), dtype=np.int64)
                 for ids in self._tokens.values():
                     counts[np.unique(ids)] += 1
-                frequencies: dict[str, int] = {}
-                for token, token_id in self._vocab.items():
-                    if token and counts[token_id]:
-                        term = normalise(token)
-                        frequencies[term] = max(frequencies.get(term, 0), int(counts[token_id]))
-                self._frequencies = frequencies
+                self._frequencies = {
+                    term: int(counts[term_id]) for term, term_id in self._vocab.items() if term and counts[term_id]
+                }
             return self._frequencies
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -128,7 +139,7 @@ class LexicalIndex:
         self, query: str, k: int, allowed: np.ndarray | None = None, also: list[int] | None = None
     ) -> tuple[list[tuple[int, float]], dict[int, float]]:
         """The k best (chunk id, BM25 score) pairs, and the scores of the chunk ids in `also` (for fusion)."""
-        query_tokens = tokenize(query)
+        query_tokens = index_terms(query)
         model, ids = self._ensure_model()
         if model is None or not query_tokens or k <= 0:
             return [], {}

@@ -23,7 +23,7 @@ from rag_service.answering import TRUSTED, build_answerer
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.chat import ChatModelAnswerer
 from rag_service.answering.llamacpp import bundled_model_path
-from rag_service.answering.service import ask, ask_events
+from rag_service.answering.service import ask, ask_events, conversation_options
 from rag_service.db.models import Chunk
 from rag_service.indexing import ingest_folder
 from rag_service.retrieval import SearchOptions, retrieve
@@ -95,6 +95,22 @@ def test_follow_up_is_condensed_before_retrieval(team: Runtime) -> None:
     assert result.standalone_question == "And on Windows? (install Atlas, Linux)"
     assert any("AtlasSetup.msi" in h.text for h in result.hits)
     assert result.answered and "AtlasSetup.msi" in result.answer
+
+
+def test_follow_up_prefers_the_documents_its_conversation_was_about(team: Runtime) -> None:
+    history = [ChatTurn("user", "How do I install Atlas on Linux?"), ChatTurn("assistant", "Run install.sh [1].")]
+    plain = options(team, top_k=3)
+    standalone = "And on Windows? (install Atlas, Linux)"
+    preferred = conversation_options(team, "team", "And on Windows?", standalone, history, plain)
+    earlier = retrieve(team, "team", "How do I install Atlas on Linux?", options(team, top_k=3))
+    assert preferred.prefer_documents == {h.document_id for h in earlier} and preferred.prefer_bonus == 0.05
+    unpreferred = {h.chunk_id: h.score for h in retrieve(team, "team", standalone, plain)}
+    for hit in retrieve(team, "team", standalone, preferred):
+        if hit.chunk_id in unpreferred and len(hit.chunk_ids) == 1:
+            bonus = 0.05 if hit.document_id in preferred.prefer_documents else 0.0
+            assert hit.score == pytest.approx(unpreferred[hit.chunk_id] + bonus, abs=1e-5)
+    # A question that stands on its own is retrieved as it is.
+    assert conversation_options(team, "team", "What is Atlas?", "What is Atlas?", history, plain) == plain
 
 
 class RecordingChatModel(GenericFakeChatModel):

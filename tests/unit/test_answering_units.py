@@ -19,6 +19,7 @@ from rag_service.answering.evidence import unmet_quantity
 from rag_service.answering.extractive import ExtractiveAnswerer, split_units
 from rag_service.answering.prompt import DECLINE_SENTENCE, build_messages, fit_passages, format_passages
 from rag_service.retrieval import Hit, join_overlapping, path_matches, reciprocal_rank_fusion
+from rag_service.stores.lexical_index import LexicalIndex
 
 
 def hit(n: int, text: str, path: str = "a.md", dense: float | None = 0.8, page: int | None = None) -> Hit:
@@ -36,6 +37,17 @@ def hit(n: int, text: str, path: str = "a.md", dense: float | None = 0.8, page: 
         chunk_ids=[100 + n],
         ordinal=0,
     )
+
+
+def test_bm25_matches_words_by_their_stem_and_counts_chunks_per_stem() -> None:
+    index = LexicalIndex()
+    index.load(
+        [(1, "Deleting remote branches"), (2, "The branch is checked out"), (3, "Tags and notes"), (4, "员工报销")]
+    )
+    ranked = [chunk_id for chunk_id, _ in index.search("how do I delete a branch", 3)]
+    assert ranked[0] == 1 and set(ranked) == {1, 2}
+    assert index.document_frequencies()["branch"] == 2
+    assert index.search("报销", 3)[0][0] == 4
 
 
 def test_reciprocal_rank_fusion_matches_hand_computation() -> None:
