@@ -72,7 +72,9 @@ def term_weights(question: str, frequencies: dict[str, int], documents: int) -> 
 
 
 def _passage_text(hits: list[Hit]) -> str:
-    return " ".join(f"{hit.path} {hit.heading_path} {hit.text}" for hit in hits)
+    """The passages with their file and section, each on lines of its own: a table's header row must start
+    a line for the quantity check to read a figure under it."""
+    return "\n\n".join(f"{hit.path} {hit.heading_path}\n{hit.text}" for hit in hits)
 
 
 def missing_names(question: str, hits: list[Hit], frequencies: dict[str, int]) -> list[str]:

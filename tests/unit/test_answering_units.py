@@ -15,7 +15,7 @@ from rag_service.answering.citations import (
     remove_invalid_markers,
 )
 from rag_service.answering.condense import condense_by_rule
-from rag_service.answering.evidence import unmet_quantity
+from rag_service.answering.evidence import EvidenceThresholds, assess, unmet_quantity
 from rag_service.answering.extractive import ExtractiveAnswerer, split_units
 from rag_service.answering.prompt import DECLINE_SENTENCE, build_messages, fit_passages, format_passages
 from rag_service.retrieval import Hit, join_overlapping, path_matches, reciprocal_rank_fusion
@@ -287,3 +287,12 @@ def test_citation_quote_keeps_numbers_inside_the_text() -> None:
 )
 def test_quantity_questions_need_that_kind_of_number(question: str, passage: str, unmet: str | None) -> None:
     assert unmet_quantity(question, passage) == unmet
+
+
+def test_a_sheet_passage_ranked_first_still_shows_its_figures() -> None:
+    sheet = "| Item | Cost | Owner |\n| --- | --- | --- |\n| Quantum annealer rental | 48000 | Research |"
+    hits = [hit(1, sheet, path="budget.xlsx"), hit(2, "Support costs fell.", path="deck.pptx")]
+    question = "How much does the quantum annealer rental cost?"
+    weights = {"quantum": 3.0, "anneal": 3.0, "rental": 2.0, "cost": 1.0}
+    evidence = assess(question, hits, weights, {}, EvidenceThresholds(0.3, 0.1))
+    assert evidence.answerable, evidence.reason
