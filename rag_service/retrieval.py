@@ -1,7 +1,8 @@
 """The one retrieval path behind `search`, `ask`, `eval`, the API and the UI.
 
-dense (FAISS) + lexical (BM25) → fusion → path filter → min score → optional reranker → adjacent hits of
-one document merged into one passage → a passage that ends introducing an example gets the chunk after it.
+dense (FAISS) + lexical (BM25) → fusion → path filter → min score → a follow-up's preferred documents →
+optional reranker → adjacent hits of one document merged into one passage → a passage that ends introducing
+an example gets the chunk after it.
 What `search` shows is exactly what `ask` gives the model.
 
 Scores: dense, the cosine similarity; lexical, BM25 divided by the best BM25 score of the query; hybrid

@@ -123,7 +123,7 @@ def conversation_options(
 ) -> SearchOptions:
     """A follow-up (a question the answerer had to condense) usually stays on the pages its conversation was
     about: the documents of the top passages for the earlier question that stood on its own are preferred.
-    The subject words a condenser adds find them only when those words are distinctive ("quick test")."""
+    The subject words a condenser adds do not always lead back there ("quickest, share, files, quick test")."""
     earlier = [turn.content for turn in history if turn.role == "user" and turn.content.strip()]
     if standalone == question or not earlier or not runtime.settings.follow_up_document_bonus:
         return options
