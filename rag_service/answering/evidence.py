@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.answering.terms import asked_quantity, content_terms, names, normalise_term
 from rag_service.retrieval import Hit
-from rag_service.stores.lexical_index import tokenize
+from rag_service.stores.lexical_index import index_terms
 
 PASSAGES_CHECKED = 3
 ROW_COVERAGE = 0.8  # of the question's IDF weight, in one table row and its header
@@ -81,7 +81,7 @@ def missing_names(question: str, hits: list[Hit], frequencies: dict[str, int]) -
     """Names in the question that the passages do not mention (see the module docstring)."""
     text = _passage_text(hits)
     lowered = " ".join(text.lower().split())
-    terms = {normalise_term(token) for token in tokenize(text)}
+    terms = set(index_terms(text))
     places = " ".join(f"{hit.path} {hit.heading_path}" for hit in hits).lower()
     missing = []
     for name in names(question):
@@ -91,14 +91,14 @@ def missing_names(question: str, hits: list[Hit], frequencies: dict[str, int]) -
         elif name.kind == "code":
             # `subprocess.run` is found on the subprocess page that says `run()`.
             first, _, last = written.rpartition(".")
-            last_terms = [normalise_term(t) for t in tokenize(last)]
+            last_terms = index_terms(last)
             found = written in lowered or (bool(first) and first in places and all(t in terms for t in last_terms))
         else:
             # A word that happens to be capitalised ("Windows") can be missing from three passages; a name the
             # collection never uses cannot. "SHA-256" is found as "sha256", "CPUs" as "CPU".
             joined = normalise_term(re.sub(r"[\W_]", "", name.text.lower()))
             variants = {joined, joined.removesuffix("s")}
-            name_terms = [normalise_term(t) for t in tokenize(name.text)]
+            name_terms = index_terms(name.text)
             found = bool(variants & terms) or all(t in terms or frequencies.get(t) for t in name_terms)
         if not found:
             missing.append(name.text)
@@ -118,7 +118,7 @@ def row_coverage(weights: dict[str, float], hits: list[Hit]) -> float:
             elif i + 1 < len(lines) and DELIMITER_ROW.match(lines[i + 1]):
                 header = line
             elif header is not None and not DELIMITER_ROW.match(line):
-                present = {normalise_term(token) for token in tokenize(f"{hit.heading_path} {header} {line}")}
+                present = set(index_terms(f"{hit.heading_path} {header} {line}"))
                 best = max(best, sum(w for t, w in weights.items() if t in present) / total if total else 0.0)
     return best
 
@@ -147,7 +147,7 @@ def assess(
     if not top or not weights:
         return Evidence(False, "no passage matches the question", dense, 0.0)
     text = _passage_text(top)
-    present = {normalise_term(token) for token in tokenize(text)}
+    present = set(index_terms(text))
     total = sum(weights.values())
     coverage = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
     missing = missing_names(question, top, frequencies)
