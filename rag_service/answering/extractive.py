@@ -43,6 +43,7 @@ WHOLE = ("code", "table", "row")  # units an excerpt takes whole or not at all, 
 MAX_EXCERPT_LINES = 12
 MAX_EXCERPT_CHARS = 900
 MAX_PROSE_UNITS = 3  # sentences or list items around the best one
+DESCRIPTION_UNITS = 5  # an option's description, from its first sentence to the best one, may take this many
 PASSAGES_CONSIDERED = 3
 RANK_PENALTY = 0.1
 RELEVANCE_WEIGHT = 0.25
@@ -152,7 +153,13 @@ def split_units(text: str) -> list[Unit]:
         if _CODE_LINE.match(line) and not prose:
             block = [line]
             i += 1
-            while i < len(lines) and lines[i].strip() and (_CODE_LINE.match(lines[i]) or lines[i].startswith(" ")):
+            # A definition term starts the next entry, even with no blank line before it ("-x::" reads as key: value).
+            while (
+                i < len(lines)
+                and lines[i].strip()
+                and (_CODE_LINE.match(lines[i]) or lines[i].startswith(" "))
+                and not _TERM.match(lines[i])
+            ):
                 block.append(lines[i])
                 i += 1
             if reads_as_prose(block):  # an indented description (AsciiDoc, man pages), not an example
@@ -375,6 +382,18 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
         end += 1
         if following.kind in WHOLE:
             break  # an example ends the excerpt: what comes after it is about something else
+    # An option's description opens with what the option does ("When recording the commit, append a line ..."):
+    # an excerpt whose best sentence is further in starts at that opening, where the description is short.
+    term = next((i for i in range(start - 1, -1, -1) if units[i].kind in ("term", "title")), None)
+    if term is not None and units[term].kind == "term" and term + 1 < start:
+        window = units[term + 1 : end + 1]
+        if (
+            _lines(window) <= MAX_EXCERPT_LINES
+            and _chars(window) <= MAX_EXCERPT_CHARS
+            and sum(u.kind not in WHOLE for u in window) <= DESCRIPTION_UNITS
+            and all(usable(u) or u.kind in WHOLE for u in window)
+        ):
+            start = term + 1
     while start > 0 and units[start - 1].kind == "term":
         start -= 1  # the option or term a description belongs to
     window = units[start : end + 1]

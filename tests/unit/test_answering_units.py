@@ -172,6 +172,24 @@ def test_extractive_keeps_an_option_with_its_description() -> None:
     assert answer == "--include-untracked::\n\nAll untracked files are also stashed and then cleaned up. [1]"
 
 
+def test_an_excerpt_inside_an_option_description_starts_where_the_description_does() -> None:
+    text = (
+        "-e <pattern>::\n--exclude=<pattern>::\n\tUse the given exclude pattern in addition to the ignore rules.\n"
+        # no blank line: the splitter's overlap join can drop it, and "-x::" must still start an entry
+        "-x::\n"
+        "\tWhen recording the commit, append a line that says where it was cherry-picked from. This is done\n"
+        "\tonly for picks without conflicts. Do not use this option for private branches. If you pick\n"
+        "\tbetween two public branches (e.g. backporting a fix to a maintenance branch), this is useful.\n"
+    )
+    terms = [u.text for u in split_units(text) if u.kind == "term"]
+    assert terms == ["-e <pattern>::", "--exclude=<pattern>::", "-x::"]
+    question = "When I backport a fix to a maintenance branch, how can the message say which commit it came from?"
+    answer = ExtractiveAnswerer().answer(AnswerRequest(question, [hit(1, text)]))
+    # The best sentence is the last; the excerpt starts at the option and the sentence that says what it does.
+    assert answer.startswith("-x::\n\nWhen recording the commit, append a line")
+    assert answer.endswith("this is useful. [1]") and "exclude pattern" not in answer
+
+
 def test_extractive_follow_up_does_not_repeat_the_previous_answer() -> None:
     text = (
         "Create an environment with python -m venv env. Activate it with source env/bin/activate. "
