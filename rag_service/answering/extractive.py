@@ -38,6 +38,7 @@ _MARKUP_LINE = re.compile(r"^(\[\[[^\]]*\]\]|\[[\w\s,.=\"'#-]*\]|(ifn?def|endif|
 _TABLE_ROW = re.compile(r"^\s*\|?[^|\n]*\|.*$")
 # A definition-list term: "--sendmail-cmd=<command>::", "`GIT_DIR`::", "core.editor;;".
 _TERM = re.compile(r"^\S(?:[^ ]| (?=[<\[(-]))*(::|;;)\s*$|^[-`'*].{0,78}::\s*$")
+_QUESTION_TERM = re.compile(r"^\S.{0,150}\?(::|;;)\s*$")
 _SENTENCE_END = re.compile(r"[a-z)`'\"][.;,]( |$)")
 WHOLE = ("code", "table", "row")  # units an excerpt takes whole or not at all, never cut into sentences
 MAX_EXCERPT_LINES = 12
@@ -144,6 +145,13 @@ def split_units(text: str) -> list[Unit]:
                 head = block[:2]
                 units.extend(Unit("\n".join([*head, row]), "row", paragraph) for row in block[2:])
             paragraph += 1
+            continue
+        if _QUESTION_TERM.match(line):
+            # An FAQ's question as a list term ("How do I ignore changes to a tracked file?::") titles its answer.
+            flush_prose()
+            units.append(Unit(stripped.rstrip(":;"), "title", paragraph))
+            paragraph += 1
+            i += 1
             continue
         if _TERM.match(line):
             flush_prose()

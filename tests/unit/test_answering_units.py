@@ -190,6 +190,26 @@ def test_an_excerpt_inside_an_option_description_starts_where_the_description_do
     assert answer.endswith("this is useful. [1]") and "exclude pattern" not in answer
 
 
+def test_an_faq_question_written_as_a_list_term_titles_its_answer() -> None:
+    text = (
+        "[[ignore-tracked-files]]\nHow do I ignore changes to a tracked file?::\n"
+        "\tGit doesn't provide a way to do this.  It has to take the safe route and preserve them.\n\n"
+        "Why are my files still tracked after adding them to .gitignore?::\n\tThey were tracked before.\n"
+    )
+    units = split_units(text)
+    titles = [u.text for u in units if u.kind == "title"]
+    assert titles == [
+        "How do I ignore changes to a tracked file?",
+        "Why are my files still tracked after adding them to .gitignore?",
+    ]
+    first = next(u for u in units if u.text.startswith("Git doesn't provide"))
+    assert {"ignor", "chang", "track", "file"} <= first.section
+    answer = ExtractiveAnswerer().answer(
+        AnswerRequest("Can git ignore local changes to a tracked file?", [hit(1, text)])
+    )
+    assert answer.startswith("Git doesn't provide a way to do this.")
+
+
 def test_extractive_follow_up_does_not_repeat_the_previous_answer() -> None:
     text = (
         "Create an environment with python -m venv env. Activate it with source env/bin/activate. "
