@@ -367,10 +367,10 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
     anchor_score, anchor = max(scored, key=lambda item: (item[0], -item[1]))  # ties: the first, a definition
     start = end = anchor
 
-    def fits(first: int, last: int) -> bool:
+    def fits(first: int, last: int, max_prose: int = MAX_PROSE_UNITS) -> bool:
         window = units[first : last + 1]
         prose = sum(u.kind not in WHOLE for u in window)
-        return _lines(window) <= MAX_EXCERPT_LINES and _chars(window) <= MAX_EXCERPT_CHARS and prose <= MAX_PROSE_UNITS
+        return _lines(window) <= MAX_EXCERPT_LINES and _chars(window) <= MAX_EXCERPT_CHARS and prose <= max_prose
 
     # An example quoted alone needs the sentence that says what it is; a sentence that begins the thought the
     # best one continues ("The special exit code 125 ..." before "If the script exits with this code ...") too.
@@ -394,13 +394,8 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
     # an excerpt whose best sentence is further in starts at that opening, where the description is short.
     term = next((i for i in range(start - 1, -1, -1) if units[i].kind in ("term", "title")), None)
     if term is not None and units[term].kind == "term" and term + 1 < start:
-        window = units[term + 1 : end + 1]
-        if (
-            _lines(window) <= MAX_EXCERPT_LINES
-            and _chars(window) <= MAX_EXCERPT_CHARS
-            and sum(u.kind not in WHOLE for u in window) <= DESCRIPTION_UNITS
-            and all(usable(u) or u.kind in WHOLE for u in window)
-        ):
+        description = units[term + 1 : end + 1]
+        if fits(term + 1, end, DESCRIPTION_UNITS) and all(usable(u) or u.kind in WHOLE for u in description):
             start = term + 1
     while start > 0 and units[start - 1].kind == "term":
         start -= 1  # the option or term a description belongs to
