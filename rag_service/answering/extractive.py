@@ -16,7 +16,7 @@ from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.answering.base import AnswerRequest, ChatTurn, not_found_answer
 from rag_service.answering.citations import strip_markers
 from rag_service.answering.condense import condense_by_rule
-from rag_service.answering.terms import content_terms, is_how_to, normalise_term
+from rag_service.answering.terms import content_terms, default_term, is_how_to, normalise_term
 from rag_service.retrieval import Hit
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?。！？])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)\s+(?=\S)")
@@ -55,6 +55,7 @@ SECOND_EXCERPT_GAIN = 0.25  # share of the question's weight a second excerpt ad
 SECOND_EXCERPT_SHARE = 0.6  # or nearly as good a match as the first: the answer may well be there instead
 REPEAT_SHARE = 0.6  # a second excerpt sharing this share of its words with the first adds nothing
 MIN_UNIT_TOKENS = 2
+DEFAULT_SHARE = 1.0  # "default", in a question that asks for one without the word, weighs as its rarest term
 
 
 @dataclass
@@ -305,7 +306,8 @@ class ExtractiveAnswerer:
 def question_weights(standalone: str, asked: str, term_weights: dict[str, float] | None = None) -> dict[str, float]:
     """Question terms to look for, weighted by rarity in the collection when known. In a condensed follow-up
     the terms the user just typed say what is asked now and count double; the earlier turns' subject only says
-    where to look and counts half."""
+    where to look and counts half. A question asking for a default without the word ("if I don't pass one")
+    looks for "default" too."""
     asked_terms = set(content_terms(asked))
     follow_up = asked != standalone
     weights: dict[str, float] = {}
@@ -315,6 +317,9 @@ def question_weights(standalone: str, asked: str, term_weights: dict[str, float]
             weight *= 2.0 if term in asked_terms else 0.5
         if weight > 0:
             weights[term] = weight
+    default = default_term(asked)
+    if default is not None and weights:
+        weights.setdefault(normalise_term(default), DEFAULT_SHARE * max(weights.values()))
     return weights
 
 

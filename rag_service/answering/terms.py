@@ -41,6 +41,29 @@ def content_terms(text: str) -> list[str]:
     return [normalise_term(t) for t in tokenize(text) if t not in QUESTION_WORDS and (len(t) > 1 or not t.isascii())]
 
 
+# "if I don't specify one", "without passing max_workers", "unless I change the context", "如果不指定": the
+# question asks what is used when the user chooses nothing, and the answer says "default" where it does not.
+_ASKS_DEFAULT = [
+    (
+        re.compile(
+            r"\b(if|when|unless)\b[^?.;]*\b(don'?t|doesn'?t|do not|does not|never|didn'?t|haven'?t|no)\b[^?.;]*"
+            r"\b(specify|specified|pass|passed|give|given|set|configure|configured|provide|choose|supply|change"
+            r"|select|setting|one)\b|\bwithout (specifying|passing|giving|setting|configuring|providing|choosing"
+            r"|an?|any)\b|\bunless I\b",
+            re.IGNORECASE,
+        ),
+        "default",
+    ),
+    (re.compile(r"(不|没有?|未)(指定|设置|设定|传入?|给出?|配置|选择)"), "默认"),
+]
+
+
+def default_term(question: str) -> str | None:
+    """The word an answer uses for what a question asks about without saying it, a default ("Which port does it
+    use if I don't set one?"); None for other questions."""
+    return next((term for pattern, term in _ASKS_DEFAULT if pattern.search(question)), None)
+
+
 def is_how_to(question: str) -> bool:
     """Asks for a procedure, a command or a setting: such answers are best shown with their example."""
     return bool(_HOW_TO.search(question))

@@ -18,6 +18,7 @@ from rag_service.answering.condense import condense_by_rule
 from rag_service.answering.evidence import EvidenceThresholds, assess, unmet_quantity
 from rag_service.answering.extractive import ExtractiveAnswerer, split_units
 from rag_service.answering.prompt import DECLINE_SENTENCE, build_messages, fit_passages, format_passages
+from rag_service.answering.terms import default_term
 from rag_service.retrieval import Hit, join_overlapping, path_matches, reciprocal_rank_fusion
 from rag_service.stores.lexical_index import LexicalIndex
 
@@ -208,6 +209,31 @@ def test_an_faq_question_written_as_a_list_term_titles_its_answer() -> None:
         AnswerRequest("Can git ignore local changes to a tracked file?", [hit(1, text)])
     )
     assert answer.startswith("Git doesn't provide a way to do this.")
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("Which pickle protocol does Python use when I don't specify one?", "default"),
+        ("How many threads does it start without passing max_workers?", "default"),
+        ("如果不指定协议，pickle 用哪个？", "默认"),
+        ("Which pickle protocol is the newest?", None),
+    ],
+)
+def test_questions_about_what_is_used_when_nothing_is_chosen_are_recognised(question: str, term: str | None) -> None:
+    assert default_term(question) == term
+
+
+def test_a_question_about_what_is_used_when_nothing_is_chosen_quotes_the_default() -> None:
+    text = (
+        "Protocol version 3 was added in Python 3.0. It has explicit support for bytes objects. "
+        "It cannot be unpickled by Python 2.x.\n\nProtocol 4 is the default. It adds support for very large objects."
+    )
+    question = "Which pickle protocol does Python use when I don't specify one?"
+    weights = {"pickl": 3.0, "protocol": 2.0, "python": 0.5, "specifi": 1.0}
+    answer = ExtractiveAnswerer().answer(AnswerRequest(question, [hit(1, text)], term_weights=weights))
+    # "default" weighs as much as "pickle", the rarest term: the sentence that names the default wins.
+    assert answer == "Protocol 4 is the default. It adds support for very large objects. [1]"
 
 
 def test_extractive_follow_up_does_not_repeat_the_previous_answer() -> None:
