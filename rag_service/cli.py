@@ -1,4 +1,4 @@
-"""The `rag-service` command line: ingest, search, ask, eval, collections, feedback, info, db, serve, worker.
+"""The `rag-service` command line: ingest, search, ask, eval, collections, feedback, info, db, serve, mcp, worker.
 
 Results go to stdout (`--json` for scripts), progress and errors to stderr; exit status 0 on success,
 1 on a bad argument or a failed command, 130 when interrupted.
@@ -42,10 +42,18 @@ CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Colle
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _runtime() -> Runtime:
+def _runtime(reader: str | None = None) -> Runtime:
+    """`reader`: this command's RAG_READER, where it takes a --reader option."""
     from rag_service.runtime import Runtime
 
-    return Runtime(get_settings())
+    settings = get_settings()
+    return Runtime(settings.model_copy(update={"reader": reader}) if reader else settings)
+
+
+ReaderOption = Annotated[
+    str | None,
+    typer.Option("--reader", help="auto, off, llamacpp or openai: the reader that decides and picks the quote."),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -222,18 +230,25 @@ def ask(
     llm_model: LlmModel = None,
     llm_model_path: LlmModelPath = None,
     history: Annotated[Path | None, typer.Option("--history", help="JSON file of earlier turns.")] = None,
+    reader: ReaderOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the collection's documents, citing the passages used."""
+    from rag_service.answering.request import AskRequest
     from rag_service.answering.service import ask_events
 
-    runtime = _runtime()
+    runtime = _runtime(reader)
     turns = _read_history(history)
     try:
-        answerer = _answerer(runtime.settings, llm, llm_base_url, llm_model, llm_model_path)
-        options = _search_options(runtime, top_k, path_filter, min_score, mode)
+        request = AskRequest(
+            collection=collection,
+            question=question,
+            answerer=_answerer(runtime.settings, llm, llm_base_url, llm_model, llm_model_path),
+            options=_search_options(runtime, top_k, path_filter, min_score, mode),
+            history=turns,
+        )
         result = None
-        for kind, value in ask_events(runtime, collection, question, options, answerer, turns):
+        for kind, value in ask_events(runtime, request):
             if kind == "token" and not as_json:
                 out.print(value, end="", highlight=False, markup=False)
             elif kind == "done":
@@ -250,10 +265,14 @@ def ask(
             for citation in result.citations:
                 heading = f" ({citation.heading})" if citation.heading else ""
                 out.print(f"[{citation.n}] {citation.location()}{heading}", highlight=False, markup=False)
-        elif result.error and result.hits:
-            out.print("\nRetrieved passages:")
+        elif (result.error or result.status == "partial") and result.hits:
+            out.print("\nClosest passages:" if result.status == "partial" else "\nRetrieved passages:")
             for hit in result.hits:
                 out.print(f"[{hit.rank}] {hit.location()}", highlight=False, markup=False)
+        for sentence in result.unsupported:
+            err.print(f"unsupported by the passages: {sentence}", highlight=False, markup=False)
+        searched = f"; searched for: {result.standalone_question}" if result.standalone_question != question else ""
+        err.print(f"{result.status}{searched}", highlight=False, markup=False)
     if result.error:
         raise _fail(result.error)
 
@@ -276,6 +295,7 @@ def evaluate_questions(
     llm_model: LlmModel = None,
     llm_model_path: LlmModelPath = None,
     details: Annotated[Path | None, typer.Option("--details", help="Where per-question results go (JSONL).")] = None,
+    reader: ReaderOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Measure retrieval (hit@k, MRR, nDCG, evidence@k) and answers against the ground truth; prints a table."""
@@ -287,7 +307,7 @@ def evaluate_questions(
         load_questions,
     )
 
-    runtime = _runtime()
+    runtime = _runtime(reader)
     try:
         conversational = is_conversation_file(questions)
         options = _search_options(runtime, top_k, None, None, mode)
@@ -444,8 +464,11 @@ def embedding_info(settings: Settings) -> dict:
 @app.command()
 def info(as_json: JsonOption = False) -> None:
     """Show the data dir, the embedding precision chosen for this CPU and why, and each embedder's engine."""
+    from rag_service.answering.reader import reader_status
+
     settings = get_settings()
     details = {"data_dir": str(settings.data_dir.resolve()), **embedding_info(settings)}
+    details["reader"] = reader_status(settings).to_dict()
     if as_json:
         out.print_json(json.dumps(details))
         return
@@ -466,6 +489,9 @@ def info(as_json: JsonOption = False) -> None:
             highlight=False,
             markup=False,
         )
+    reader = details["reader"]
+    model = f", {reader['model']}" if reader["model"] else ""
+    out.print(f"reader: {reader['name']}{model} ({reader['reason']})", highlight=False, markup=False)
 
 
 @feedback_app.command("export")
@@ -514,6 +540,22 @@ def serve(
     err.print(f"embedding precision: {EmbedderPool(settings).choice.describe()}", highlight=False, markup=False)
     err.print(f"rag-service on http://{host}:{port}  (API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command("mcp")
+def mcp_stdio(
+    key: Annotated[
+        str | None, typer.Option("--key", help="Act as this API key (RAG_API_KEYS): only its collections.")
+    ] = None,
+) -> None:
+    """Serve MCP over stdio, for a client that starts a local process: list_collections, search, ask, read_passage
+    on the local data dir (RAG_DATA_DIR). Nothing but the protocol is written to stdout."""
+    from rag_service.mcp.server import run_stdio
+
+    try:
+        run_stdio(get_settings(), key)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @app.command()

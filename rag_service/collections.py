@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -107,6 +109,30 @@ def describe(session: Session, collection: Collection) -> CollectionInfo:
         watch=collection.watch,
         created_at=collection.created_at.isoformat(),
     )
+
+
+def content_summary(session: Session, collection: Collection, most: int = 8) -> str:
+    """One line on what a collection holds, for a reader choosing among collections (MCP's `list_collections`):
+    its commonest file types and top-level folders, e.g. "8 .md, 3 .pdf, 1 .docx; folders guides/, ops/"."""
+    paths = session.scalars(
+        select(Document.path).where(Document.collection_id == collection.id, Document.status == "ok")
+    ).all()
+    if not paths:
+        return "empty: no documents yet"
+
+    def commonest(counts: Counter[str]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:most]
+
+    types = Counter(PurePosixPath(p).suffix.lower() or "(no extension)" for p in paths)
+    folders = Counter(p.split("/", 1)[0] + "/" for p in paths if "/" in p)
+    shown = commonest(types)
+    line = ", ".join(f"{n} {suffix}" for suffix, n in shown)
+    if len(types) > most:
+        line += f", {len(paths) - sum(n for _, n in shown)} other"
+    if folders:
+        line += "; folders " + ", ".join(folder for folder, _ in commonest(folders))
+        line += ", ..." if len(folders) > most else ""
+    return line
 
 
 def list_collections(runtime: Runtime) -> list[CollectionInfo]:

@@ -46,7 +46,9 @@ from typing import Any
 from rag_service.answering import Answerer
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.citations import strip_markers
-from rag_service.answering.service import AskResult, ask, conversation_options
+from rag_service.answering.follow_ups import follow_up_options
+from rag_service.answering.request import AskRequest
+from rag_service.answering.service import AskResult, ask
 from rag_service.errors import InvalidInputError
 from rag_service.retrieval import Hit, SearchOptions, retrieve
 from rag_service.runtime import Runtime
@@ -258,7 +260,7 @@ def _warm_up(
     """One untimed search and ask first, so loading the indexes and the models is not counted as latency."""
     retrieve(runtime, collection, question, _depth_options(options))
     if answerer is not None:
-        ask(runtime, collection, question, options, answerer)
+        ask(runtime, AskRequest(collection, question, answerer, options))
 
 
 def evaluate(
@@ -278,7 +280,8 @@ def evaluate(
         row = score_question(question, hits, options.top_k)
         row["search_ms"] = search_ms
         if answerer is not None:
-            result, answer_ms = _timed(lambda q=question: ask(runtime, collection, q.question, options, answerer))
+            request = AskRequest(collection, question.question, answerer, options)
+            result, answer_ms = _timed(lambda r=request: ask(runtime, r))
             row.update(score_answer(question, result), answer_ms=answer_ms)
         report.per_question.append(row)
     report.metrics = summarise(report.per_question, options.top_k, with_answers=answerer is not None)
@@ -300,11 +303,10 @@ def evaluate_conversations(
     for conversation in conversations:
         history: list[ChatTurn] = []
         for index, turn in enumerate(conversation.turns, start=1):
-            result, answer_ms = _timed(
-                lambda t=turn, h=list(history): ask(runtime, collection, t.question, options, answerer, h)
-            )
+            request = AskRequest(collection, turn.question, answerer, options, history=list(history))
+            result, answer_ms = _timed(lambda r=request: ask(runtime, r))
             standalone = result.standalone_question
-            turn_options = conversation_options(runtime, collection, turn.question, standalone, history, deep)
+            turn_options = follow_up_options(runtime, collection, turn.question, standalone, history, deep)
             hits, search_ms = _timed(lambda s=standalone, o=turn_options: retrieve(runtime, collection, s, o))
             row = {"conversation": conversation.id, "turn": index, **score_question(turn, hits, options.top_k)}
             row["standalone_question"] = standalone

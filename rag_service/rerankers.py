@@ -12,7 +12,7 @@ from rag_service.errors import InvalidInputError
 from rag_service.settings import Settings
 
 if TYPE_CHECKING:
-    from rag_service.retrieval import Hit
+    from rag_service.passages import Hit
 
 
 class Reranker(Protocol):

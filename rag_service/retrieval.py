@@ -17,64 +17,23 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import faiss
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.loaders import page_unit
 from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.collections import find_collection
 from rag_service.db.models import Chunk, Document
 from rag_service.errors import InvalidInputError
+from rag_service.passages import Hit
 from rag_service.runtime import Runtime
 
 MODES = ("hybrid", "dense", "lexical")
 GLOB_CHARS = set("*?[")
-
-
-def describe_location(path: str, page: int | None, start_line: int | None, end_line: int | None) -> str:
-    """`guide.pdf p.3`, `deck.pptx slide 7`, `budget.xlsx sheet 2`, `docs/setup.md:12-20`, or the path alone."""
-    if page is not None:
-        unit = page_unit(path)
-        return f"{path} p.{page}" if unit == "page" else f"{path} {unit} {page}"
-    if start_line is not None:
-        return f"{path}:{start_line}-{end_line}"
-    return path
-
-
-@dataclass
-class Hit:
-    rank: int
-    score: float
-    path: str
-    text: str
-    chunk_id: int
-    document_id: int
-    page: int | None = None
-    start_line: int | None = None
-    end_line: int | None = None
-    heading_path: str = ""
-    dense_score: float | None = None
-    lexical_score: float | None = None
-    chunk_ids: list[int] = field(default_factory=list)  # every chunk merged into this passage
-    ordinal: int = 0
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("ordinal")
-        if self.page is None:
-            data.pop("page")
-        else:
-            data["page_unit"] = page_unit(self.path)
-            data.pop("start_line")
-            data.pop("end_line")
-        return data
-
-    def location(self) -> str:
-        return describe_location(self.path, self.page, self.start_line, self.end_line)
 
 
 @dataclass
@@ -352,3 +311,22 @@ def _join_text(first: str, second: str, min_overlap: int) -> str | None:
         if first.endswith(second[:size]):
             return first + second[size:]
     return None
+
+
+
+@dataclass
+class CollectionStatistics:
+    """What the steps after retrieval need of a collection's indexes: how rare each stemmed term is (BM25
+    document frequencies over `chunks` chunks), and the embedder's token count, the unit of the context budget."""
+
+    frequencies: dict[str, int]
+    chunks: int
+    count_tokens: Callable[[str], int]
+
+
+def collection_statistics(runtime: Runtime, collection_name: str) -> CollectionStatistics:
+    with runtime.sessions() as session:
+        indexes = runtime.indexes.get(find_collection(session, collection_name))
+    runtime.indexes.ensure_lexical(indexes)
+    frequencies = indexes.lexical.document_frequencies()
+    return CollectionStatistics(frequencies, max(indexes.lexical.size, 1), indexes.embedder.count_tokens)

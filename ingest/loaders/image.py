@@ -7,9 +7,12 @@ no sections, which the ingest records as a document with no chunks, not as a fai
 from __future__ import annotations
 
 import io
+import re
 
 from ingest import ocr
 from ingest.types import LoadError, LoadOptions, Section
+
+_REPR = re.compile(r"<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
 def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
@@ -37,6 +40,14 @@ def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
         raise
     except Image.DecompressionBombError as exc:  # Pillow's own guard, for images far over ours
         raise LoadError(f"image {limit}: {exc}") from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise LoadError(f"unreadable image: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        # Pillow's own message names the in-memory buffer (`<_io.BytesIO object at 0x...>`), not the file.
+        raise LoadError(f"{name}: not an image Pillow can read (unknown format or damaged header)") from exc
+    except (OSError, ValueError, SyntaxError) as exc:  # a damaged body: truncated data, bad chunks
+        raise LoadError(f"{name}: unreadable image ({_without_reprs(str(exc))})") from exc
     return sections
+
+
+def _without_reprs(message: str) -> str:
+    """A library's message, less any `<... object at 0x...>` it puts in: that says nothing to a reader."""
+    return _REPR.sub("the image", message).strip() or "damaged data"

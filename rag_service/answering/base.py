@@ -7,16 +7,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag_service.retrieval import Hit
+from rag_service.passages import Hit
 
 NOT_FOUND_ANSWER = "I could not find the answer in the documents."
 NOT_FOUND_ANSWER_ZH = "文档中没有找到答案。"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+PARTIAL_ANSWER = (
+    "The documents may not answer this: the closest passages below are about it, but none states what you asked."
+)
+PARTIAL_ANSWER_ZH = "文档可能没有回答这个问题：下面最接近的段落与之相关，但没有一段直接说明。"
+
+
 def not_found_answer(question: str) -> str:
     """The decline, in the question's language."""
     return NOT_FOUND_ANSWER_ZH if _CJK.search(question) else NOT_FOUND_ANSWER
+
+
+def partial_answer(question: str) -> str:
+    """What a partial answer says above the closest passages, in the question's language."""
+    return PARTIAL_ANSWER_ZH if _CJK.search(question) else PARTIAL_ANSWER
 
 
 @dataclass
@@ -32,6 +43,8 @@ class AnswerRequest:
     history: list[ChatTurn] = field(default_factory=list)
     asked: str = ""  # what the user typed, before condensation
     term_weights: dict[str, float] | None = None  # content term → weight by its rarity in the collection
+    # The sentence a reader chose as stating the answer: (passage number, unit index in extractive.split_units)
+    focus: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         self.asked = self.asked or self.question
@@ -39,6 +52,9 @@ class AnswerRequest:
 
 class Answerer(Protocol):
     name: str
+    # Writes text of its own (an LLM): it is given only the passages the reader kept, and its sentences are
+    # attributed afterwards. An answerer that quotes (extractive) is given every passage and cited as it quotes.
+    generative: bool
 
     def stream(self, request: AnswerRequest) -> Iterator[str]:
         """Yield the answer in pieces as they come; `[n]` markers cite passages[n-1]."""

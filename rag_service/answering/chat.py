@@ -17,6 +17,8 @@ MAX_CONDENSED_CHARS = 500
 
 
 class ChatModelAnswerer:
+    generative = True
+
     def __init__(self, name: str, chat_model: BaseChatModel, where: str) -> None:
         self.name = name
         self.chat_model = chat_model

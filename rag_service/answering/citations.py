@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass
 
 from ingest.loaders import page_unit
-from rag_service.retrieval import Hit, describe_location
+from rag_service.passages import Hit, describe_location
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _MARKER_WITH_SPACE = re.compile(r"\s*" + _MARKER.pattern)
+_SPACED_MARKER = re.compile(r"(\s*)" + _MARKER.pattern)
 _DECLINE = re.compile(
     r"(i (do not|don't|cannot|can't) (know|find|answer)"
     r"|not (found|mentioned|covered|stated) in the (documents|passages|context)"
@@ -68,10 +69,10 @@ def remove_invalid_markers(answer: str, passage_count: int) -> str:
     """Drop markers that cite a passage that was not given (`[5]` when four were)."""
 
     def keep_valid(match: re.Match[str]) -> str:
-        valid = [p.strip() for p in match.group(1).split(",") if 1 <= int(p) <= passage_count]
-        return f"[{', '.join(valid)}]" if valid else ""
+        valid = [p.strip() for p in match.group(2).split(",") if 1 <= int(p) <= passage_count]
+        return f"{match.group(1)}[{', '.join(valid)}]" if valid else ""  # a dropped marker takes its space along
 
-    return _MARKER.sub(keep_valid, answer)
+    return _SPACED_MARKER.sub(keep_valid, answer)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,19 @@ double, and gains the subject of the earlier turns, which retrieval needs to fin
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 
-from rag_service.answering.base import ChatTurn
+from rag_service.answering.base import Answerer, ChatTurn
 from rag_service.answering.terms import QUESTION_WORDS, content_terms
+from rag_service.errors import BackendUnavailableError
+
+Rewrite = Callable[[str, list[ChatTurn]], str]  # a reader model's rewrite of a follow-up (answering/reader/)
+
+log = logging.getLogger(__name__)
+MAX_STANDALONE_CHARS = 500
+KEPT_TERMS_SHARE = 0.5  # of the follow-up's own content terms, which its rewrite must still hold
 
 # Words that point back at an earlier turn: "it", "that one", "and on Windows?", "那怎么撤销？".
 _REFERRING = re.compile(
@@ -71,3 +80,29 @@ def condense_by_rule(question: str, history: list[ChatTurn]) -> str:
         start -= 1
     subject = subject_words(earlier[start:], {w.lower() for w in _WORD.findall(question)})
     return f"{question} ({', '.join(subject)})" if subject else question
+
+
+def standalone_question(answerer: Answerer, rewrite: Rewrite | None, question: str, history: list[ChatTurn]) -> str:
+    """The condense step: the question as retrieval and the answer should read it. The reader model rewrites a
+    follow-up where one runs; else the answerer does (an LLM backend asks its model, the extractive one uses
+    `condense_by_rule`). A question that does not refer back is left as it is."""
+    if not history:
+        return question
+    if rewrite is not None and refers_back(question):
+        try:
+            rewritten = rewrite(question, history)[:MAX_STANDALONE_CHARS]
+        except BackendUnavailableError as exc:
+            log.warning("the reader could not rewrite the follow-up (%s); using the answerer", exc)
+        else:
+            if keeps_the_question(question, rewritten):
+                return rewritten
+            log.info("the reader's rewrite %r drops what %r asks; using the answerer", rewritten, question)
+    return answerer.condense(question, history)
+
+
+def keeps_the_question(question: str, rewritten: str) -> bool:
+    """A rewrite adds what "it" refers to; it must keep what the follow-up itself asks. A small model sometimes
+    answers instead, or invents a name ("gateway.max_requests_per_second" for a question about a rate limit)."""
+    asked = set(content_terms(question))
+    kept = asked & set(content_terms(rewritten))
+    return bool(rewritten.strip()) and len(kept) >= KEPT_TERMS_SHARE * len(asked)

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 
 from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.answering.terms import asked_quantity, content_terms, names, normalise_term
-from rag_service.retrieval import Hit
+from rag_service.passages import Hit
 from rag_service.stores.lexical_index import index_terms
 
 PASSAGES_CHECKED = 3

@@ -17,7 +17,7 @@ from rag_service.answering.base import AnswerRequest, ChatTurn, not_found_answer
 from rag_service.answering.citations import strip_markers
 from rag_service.answering.condense import condense_by_rule
 from rag_service.answering.terms import content_terms, default_term, is_how_to, normalise_term
-from rag_service.retrieval import Hit
+from rag_service.passages import Hit
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?。！？])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)\s+(?=\S)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -259,6 +259,7 @@ def _chars(units: list[Unit]) -> int:
 
 class ExtractiveAnswerer:
     name = "extractive"
+    generative = False
 
     def describe(self) -> str:
         return "extractive (built in)"
@@ -280,6 +281,11 @@ class ExtractiveAnswerer:
             for unit in split_units(strip_markers(turn.content))
         }
         how_to = is_how_to(request.asked) or is_how_to(request.question)
+        if request.focus is not None and 1 <= request.focus[0] <= len(request.passages):
+            n, unit = request.focus
+            chosen_excerpt = best_excerpt(n, request.passages[n - 1], weights, how_to, set(), anchor=unit)
+            if chosen_excerpt is not None:
+                return f"{chosen_excerpt.render()} [{n}]"
         candidates = []
         for n, hit in enumerate(request.passages[:PASSAGES_CONSIDERED], start=1):
             excerpt = best_excerpt(n, hit, weights, how_to, said_before)
@@ -323,13 +329,53 @@ def question_weights(standalone: str, asked: str, term_weights: dict[str, float]
     return weights
 
 
-def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said_before: set[str]) -> Excerpt | None:
-    """The unit of one passage that matches the question best, read on for a few sentences within its
-    section (or to the end of the example it introduces), with the term an option's description belongs to."""
+def usable_unit(unit: Unit, said_before: set[str]) -> bool:
+    """A unit an excerpt may start from: not a title or term, not quoted in an earlier answer, not a question."""
+    if unit.kind in ("title", "term") or _plain(unit.text) in said_before:
+        return False
+    if unit.kind in WHOLE:
+        return True
+    # Questions in the text (FAQ entries) restate the question rather than answer it.
+    return len(unit.terms) >= MIN_UNIT_TOKENS and not unit.text.rstrip(":").endswith(("?", "？"))
+
+
+def score_units(
+    units: list[Unit], heading_path: str, weights: dict[str, float], how_to: bool, said_before: set[str]
+) -> list[tuple[float, int]]:
+    """(score, index) of each unit that could answer: the question's weighted terms it holds with the title it
+    stands under, a little for its own, and for a how-to question a bonus where it shows an example."""
+    title_terms = frozenset(normalise_term(t) for t in content_terms(heading_path))
+    total = sum(weights.values())
+
+    def coverage(terms: frozenset[str]) -> float:
+        return math.fsum(weights.get(t, 0.0) for t in terms) / total
+
+    def shows_example(index: int) -> bool:
+        unit = units[index]
+        follows = index + 1 < len(units) and units[index + 1].kind in WHOLE
+        return unit.kind in WHOLE or (follows and unit.text.rstrip().endswith(":"))
+
+    return [
+        (
+            coverage(unit.terms | (unit.section or title_terms))
+            + TIE_BREAK * coverage(unit.terms)
+            + (CODE_BONUS if how_to and shows_example(index) else 0.0),
+            index,
+        )
+        for index, unit in enumerate(units)
+        if usable_unit(unit, said_before) and (unit.terms | unit.section) & weights.keys()
+    ]
+
+
+def best_excerpt(
+    n: int, hit: Hit, weights: dict[str, float], how_to: bool, said_before: set[str], anchor: int | None = None
+) -> Excerpt | None:
+    """The unit of one passage that matches the question best (or the unit `anchor`, which a reader chose),
+    read on for a few sentences within its section (or to the end of the example it introduces), with the term
+    an option's description belongs to."""
     units = split_units(hit.text)
     if not units:
         return None
-    title_terms = frozenset(normalise_term(t) for t in content_terms(hit.heading_path))
     total = sum(weights.values())
 
     def coverage(terms: frozenset[str]) -> float:
@@ -338,12 +384,7 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
         return math.fsum(weights.get(t, 0.0) for t in terms) / total
 
     def usable(unit: Unit) -> bool:
-        if unit.kind in ("title", "term") or _plain(unit.text) in said_before:
-            return False
-        if unit.kind in WHOLE:
-            return True
-        # Questions in the text (FAQ entries) restate the question rather than answer it.
-        return len(unit.terms) >= MIN_UNIT_TOKENS and not unit.text.rstrip(":").endswith(("?", "？"))
+        return usable_unit(unit, said_before)
 
     def continues(unit: Unit) -> bool:
         """Reading on takes short sentences too ("This is not what happens."), up to a title, a term or a
@@ -352,21 +393,10 @@ def best_excerpt(n: int, hit: Hit, weights: dict[str, float], how_to: bool, said
             return False
         return unit.kind in WHOLE or not unit.text.rstrip(":").endswith(("?", "？"))
 
-    def shows_example(index: int) -> bool:
-        unit = units[index]
-        follows = index + 1 < len(units) and units[index + 1].kind in WHOLE
-        return unit.kind in WHOLE or (follows and unit.text.rstrip().endswith(":"))
-
-    scored = [
-        (
-            coverage(unit.terms | (unit.section or title_terms))
-            + TIE_BREAK * coverage(unit.terms)
-            + (CODE_BONUS if how_to and shows_example(index) else 0.0),
-            index,
-        )
-        for index, unit in enumerate(units)
-        if usable(unit) and (unit.terms | unit.section) & weights.keys()
-    ]
+    scored = score_units(units, hit.heading_path, weights, how_to, said_before)
+    if anchor is not None and 0 <= anchor < len(units):
+        anchor_score = next((score for score, index in scored if index == anchor), 0.0)
+        scored = [(anchor_score, anchor)]
     if not scored:
         return None
     anchor_score, anchor = max(scored, key=lambda item: (item[0], -item[1]))  # ties: the first, a definition

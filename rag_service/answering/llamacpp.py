@@ -6,6 +6,7 @@ Any GGUF file works; with no path set, the SmolLM2-135M-Instruct GGUF shipped by
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,8 +38,14 @@ def is_loaded(model_path: str) -> bool:
         return any(key[0] == model_path for key in _MODELS)
 
 
-def _load(model_path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
+def model_threads(requested: int) -> int:
+    """0: every core. llama-cpp-python's own default generates on half of them (1 thread on 2 cores)."""
+    return requested or os.cpu_count() or 1
+
+
+def load_model(model_path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
     """One llama.cpp model per (file, context, threads) in the process; a model runs one request at a time."""
+    n_threads = model_threads(n_threads)
     key = (model_path, n_ctx, n_threads)
     with _MODELS_LOCK:
         if key not in _MODELS:
@@ -53,7 +60,9 @@ def _load(model_path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.L
                     "llamacpp: llama-cpp-python is not installed (pip install 'rag-service[llamacpp]')"
                 ) from exc
             try:
-                llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+                llama = Llama(
+                    model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
+                )
             except ValueError as exc:
                 raise BackendUnavailableError(f"llamacpp: cannot load {model_path}: {exc}") from exc
             _MODELS[key] = (llama, threading.Lock())
@@ -105,7 +114,7 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        llama, lock = _load(self.model_path, self.n_ctx, self.n_threads)
+        llama, lock = load_model(self.model_path, self.n_ctx, self.n_threads)
         payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
         with lock:
             for part in llama.create_chat_completion(

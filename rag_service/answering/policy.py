@@ -24,20 +24,40 @@ class NotAllowedError(ServiceError):
     status = 403
 
 
+class UnsafeUrlError(InvalidInputError):
+    """A base URL whose parts the comparison would not see: the client appends its paths (/chat/completions)
+    to the URL as written, so a query or fragment would swallow them and send the request somewhere else."""
+
+
 def normalise_url(url: str) -> str:
-    """Scheme and host are case-insensitive and a trailing slash means nothing: compare URLs in one form."""
+    """Scheme and host are case-insensitive and a trailing slash means nothing: compare URLs in one form. Every
+    other part is compared as written, and what the form cannot hold is refused rather than dropped."""
+    stripped = url.strip()
+    # urlsplit silently removes tabs and newlines, so the URL compared would not be the URL called.
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in stripped):
+        raise UnsafeUrlError(f"LLM base URL {url!r} has whitespace or control characters in it")
+    if "?" in stripped or "#" in stripped:
+        raise UnsafeUrlError(
+            f"LLM base URL {url!r} has a query string or fragment: the server appends its API paths to the URL, "
+            "so give the server's plain http(s)://host[:port]/path"
+        )
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(stripped)
     except ValueError as exc:
         raise InvalidInputError(f"not an http(s) URL: {url!r}") from exc
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise InvalidInputError(f"not an http(s) URL: {url!r}")
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+    userinfo, at, host = parts.netloc.rpartition("@")
+    # One trailing slash only: the client adds one, but "/v1//chat/completions" is another path than "/v1/...".
+    path = parts.path[:-1] if parts.path.endswith("/") else parts.path
+    return f"{parts.scheme.lower()}://{userinfo}{at}{host.lower()}{path}"
 
 
 def _normalised_or_none(url: str) -> str | None:
     try:
         return normalise_url(url)
+    except UnsafeUrlError:  # say why, not only "not allowed"
+        raise
     except (InvalidInputError, ValueError):  # not a URL at all: allowed by no list
         return None
 
@@ -84,14 +104,16 @@ class LlmPolicy:
             if key not in CALLER_OPTIONS:
                 raise NotAllowedError(f"llm option {key!r} is set by the server's operator, not per request")
         base_url = checked.get("base_url")
-        if (
-            isinstance(base_url, str)
-            and self.base_urls is not None
-            and _normalised_or_none(base_url) not in self.base_urls
-        ):
-            raise NotAllowedError(
-                f"LLM server {base_url!r} is not allowed on this server; allowed: {', '.join(sorted(self.base_urls))}"
-            )
+        if isinstance(base_url, str) and self.base_urls is not None:
+            try:
+                normalised = _normalised_or_none(base_url)
+            except UnsafeUrlError as exc:  # on no list: a refusal, and one that says what is wrong with the URL
+                raise NotAllowedError(f"{exc}; allowed: {', '.join(sorted(self.base_urls))}") from exc
+            if normalised not in self.base_urls:
+                raise NotAllowedError(
+                    f"LLM server {base_url!r} is not allowed on this server; "
+                    f"allowed: {', '.join(sorted(self.base_urls))}"
+                )
         model = checked.get("model")
         if isinstance(model, str) and self.models is not None and model not in self.models:
             raise NotAllowedError(

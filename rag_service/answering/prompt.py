@@ -7,7 +7,7 @@ from collections.abc import Callable
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rag_service.answering.base import ChatTurn
-from rag_service.retrieval import Hit
+from rag_service.passages import Hit
 
 DECLINE_SENTENCE = "I don't know: the documents do not say."
 DECLINE_SENTENCE_ZH = "我不知道：文档中没有说明。"
@@ -72,3 +72,36 @@ Standalone question:"""
 def build_condense_messages(question: str, history: list[ChatTurn]) -> list[BaseMessage]:
     conversation = "\n".join(f"{turn.role}: {turn.content}" for turn in history[-MAX_HISTORY_TURNS:])
     return [HumanMessage(CONDENSE_PROMPT.format(conversation=conversation, question=question))]
+
+
+# The reader's prompts (answering/reader/). Each candidate sentence is checked on its own, yes or no, with the
+# question before it: the instruction and the question are the same for every candidate of an ask, so a reader
+# that runs in process evaluates them once and only each sentence after them. A yes/no question about one
+# sentence separated near misses (the sentence names the option but not what is asked about it) from answers;
+# asking which of several sentences answers, or none, did not (the #23 note).
+READER_INSTRUCTION = """You check whether a sentence from a team's documents answers a question.
+Answer yes only if the sentence itself states what the question asks: the value, the option, the command, the \
+reason or the steps. Answer no if it is only about the same topic, or names the thing without saying what is \
+asked about it."""
+
+
+def build_reader_messages(question: str, where: str, sentence: str) -> list[dict[str, str]]:
+    user = f"Question: {question}\nSentence ({where}): {sentence}\nDoes this sentence answer the question? yes or no:"
+    return [{"role": "system", "content": READER_INSTRUCTION}, {"role": "user", "content": user}]
+
+
+READER_REWRITE_INSTRUCTION = """Rewrite the user's last question so that it can be understood without the \
+conversation: replace words like "it", "that" or "its" with what they refer to, and keep everything else. \
+Reply with the rewritten question only, in the language of the question."""
+REWRITE_ANSWER_CHARS = 300  # of each earlier answer: enough to name what "it" was
+
+
+def build_rewrite_messages(question: str, history: list[ChatTurn]) -> list[dict[str, str]]:
+    lines = []
+    for turn in history[-MAX_HISTORY_TURNS:]:
+        content = " ".join(turn.content.split())
+        if turn.role != "user" and len(content) > REWRITE_ANSWER_CHARS:
+            content = content[:REWRITE_ANSWER_CHARS] + " …"
+        lines.append(f"{'User' if turn.role == 'user' else 'Assistant'}: {content}")
+    user = "Conversation:\n" + "\n".join(lines) + f"\n\nLast question: {question}\nRewritten question:"
+    return [{"role": "system", "content": READER_REWRITE_INSTRUCTION}, {"role": "user", "content": user}]

@@ -1,38 +1,36 @@
-"""A question's path after the front door: condense → retrieve → check the evidence → fit the context →
-answer → check citations. A question the passages cannot answer is declined here, before any backend runs.
+"""A question's path after the front door, one step a module, in this order:
 
-The CLI's `ask` and the API's `/api/ask` and `/v1/chat/completions` all consume `ask_events`.
+1. condense  `condense.standalone_question`      a follow-up rewritten to stand on its own
+2. retrieve  `retrieval.retrieve`                 dense + BM25, a follow-up preferring its conversation's
+                                                  documents (`follow_ups.follow_up_options`)
+3. decide    `decide.decide`                      do the passages answer it, and which go to the answer
+4. answer    `compose.compose`                    the backend writes (or the decline is the answer); citations
+5. save      `conversations.append_turn`          with a conversation, the result is its next turn
+
+Every front door (REST `/api/ask`, `/v1/chat/completions`, MCP's `ask`, the CLI's `ask` and `eval`) builds one
+`AskRequest` and calls `ask_events` (streaming) or `ask`; none of them calls a step itself.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from rag_service.answering.base import Answerer, AnswerRequest, ChatTurn, not_found_answer
-from rag_service.answering.citations import (
-    ChunkText,
-    Citation,
-    build_citations,
-    cited_numbers,
-    is_decline,
-    remove_invalid_markers,
-)
-from rag_service.answering.condense import refers_back
-from rag_service.answering.evidence import Evidence, EvidenceThresholds, assess, term_weights
-from rag_service.answering.prompt import fit_passages
-from rag_service.collections import find_collection
-from rag_service.db.models import Chunk
-from rag_service.errors import BackendUnavailableError
-from rag_service.retrieval import Hit, SearchOptions, retrieve
+from rag_service import conversations
+from rag_service.answering.base import ChatTurn
+from rag_service.answering.citations import Citation
+from rag_service.answering.compose import Answer, compose
+from rag_service.answering.condense import standalone_question
+from rag_service.answering.decide import decide
+from rag_service.answering.evidence import Evidence
+from rag_service.answering.follow_ups import follow_up_options
+from rag_service.answering.request import AskRequest
+from rag_service.errors import NotFoundError
+from rag_service.limits import check_ask, with_deadline
+from rag_service.passages import Hit
+from rag_service.retrieval import retrieve
 from rag_service.runtime import Runtime
-from rag_service.settings import Settings
-
-CONVERSATION_PASSAGES = 3  # of the earlier question's passages, whose documents a follow-up prefers
 
 
 @dataclass
@@ -47,6 +45,11 @@ class AskResult:
     error: str | None = None
     evidence: Evidence | None = None
     uncited: bool = False  # answered, but no valid [n] citation: the answer is not grounded in a passage
+    status: str = "declined"  # answered | partial | declined (answering/decide.py)
+    unsupported: list[str] = field(default_factory=list)  # generated sentences no passage supports
+    decision: dict[str, Any] = field(default_factory=dict)  # the reader's verdict, when one ran
+    conversation_id: int | None = None  # where the result was saved, with the turn's id
+    turn_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -57,98 +60,42 @@ class AskResult:
             "question": self.question,
             "standalone_question": self.standalone_question,
             "backend": self.backend,
+            "status": self.status,
         }
+        if self.decision:
+            data["decision"] = self.decision
+        if self.unsupported:
+            data["unsupported"] = self.unsupported
         if self.evidence is not None:
             data["evidence"] = self.evidence.to_dict()
         if self.answered:
             data["uncited"] = self.uncited
         if self.error:
             data["error"] = self.error
+        if self.conversation_id is not None:
+            data |= {"conversation_id": self.conversation_id, "turn_id": self.turn_id}
         return data
 
 
-def ask_events(
-    runtime: Runtime,
-    collection: str,
-    question: str,
-    options: SearchOptions,
-    answerer: Answerer,
-    history: list[ChatTurn] | None = None,
-) -> Iterator[tuple[str, Any]]:
-    """("token", str)*, then ("citations", [Citation]) or ("error", message), then ("done", AskResult)."""
-    history = history or []
-    standalone = answerer.condense(question, history)
-    options = conversation_options(runtime, collection, question, standalone, history, options)
-    hits = retrieve(runtime, collection, standalone, options)
-    with runtime.sessions() as session:
-        indexes = runtime.indexes.get(find_collection(session, collection))
-    runtime.indexes.ensure_lexical(indexes)
-    frequencies = indexes.lexical.document_frequencies()
-    weights = term_weights(standalone, frequencies, max(indexes.lexical.size, 1))
-    lexical_first = next((h.document_id for h in hits if h.lexical_score == 1.0), None)
-    thresholds = evidence_thresholds(runtime.settings)
-    evidence = assess(standalone, hits, weights, frequencies, thresholds, lexical_first)
-    passages = fit_passages(
-        [dataclasses.replace(hit) for hit in hits], runtime.settings.context_token_budget, indexes.embedder.count_tokens
-    )
-    result = AskResult(question, standalone, "", False, answerer.name, hits=hits, evidence=evidence)
-    pieces: list[str] = []
-    if not passages or not evidence.answerable:
-        declined = not_found_answer(question)
-        pieces.append(declined)
-        yield "token", declined
-    else:
-        request = AnswerRequest(standalone, passages, history, asked=question, term_weights=weights)
-        try:
-            for piece in answerer.stream(request):
-                pieces.append(piece)
-                yield "token", piece
-        except BackendUnavailableError as exc:
-            result.error = str(exc)
-            result.answer = "".join(pieces)
-            yield "error", result.error
-            yield "done", result
-            return
-    result.answer = remove_invalid_markers("".join(pieces).strip(), len(passages))
-    result.answered = bool(result.answer) and not is_decline(result.answer)
-    if result.answered:
-        result.citations = build_citations(result.answer, passages, chunk_texts(runtime, result.answer, passages))
-        result.uncited = not result.citations
-    yield "citations", result.citations
-    yield "done", result
+def ask_events(runtime: Runtime, request: AskRequest) -> Iterator[tuple[str, Any]]:
+    """("token", str)*, then ("citations", [Citation]) or ("error", message), then ("done", AskResult).
+
+    The request is checked and its conversation read now, so that a bad request raises before anything streams;
+    the steps run as the events are consumed, within the caller's wall clock."""
+    check_ask(request.limits, request.question, [turn.content for turn in request.history])
+    history = request.history
+    if request.conversation_id is not None:
+        history = _conversation_history(runtime, request)
+    events = _steps(runtime, request, history)
+    if request.limits.timeout_seconds is not None:
+        events = with_deadline(events, request.limits.timeout_seconds)
+    if request.conversation_id is not None:
+        events = _saved(runtime, request.conversation_id, events)
+    return events
 
 
-def conversation_options(
-    runtime: Runtime, collection: str, question: str, standalone: str, history: list[ChatTurn], options: SearchOptions
-) -> SearchOptions:
-    """A follow-up (a question the answerer had to condense) usually stays on the pages its conversation was
-    about: the documents of the top passages for the earlier question that stood on its own are preferred.
-    The subject words a condenser adds do not always lead back there ("quickest, share, files, quick test")."""
-    earlier = [turn.content for turn in history if turn.role == "user" and turn.content.strip()]
-    if standalone == question or not earlier or not runtime.settings.follow_up_document_bonus:
-        return options
-    anchor = next((q for q in reversed(earlier) if not refers_back(q)), earlier[0])
-    plain = dataclasses.replace(options, prefer_documents=frozenset(), top_k=CONVERSATION_PASSAGES)
-    documents = frozenset(hit.document_id for hit in retrieve(runtime, collection, anchor, plain))
-    return dataclasses.replace(
-        options, prefer_documents=documents, prefer_bonus=runtime.settings.follow_up_document_bonus
-    )
-
-
-def evidence_thresholds(settings: Settings) -> EvidenceThresholds:
-    return EvidenceThresholds(settings.evidence_min_dense, settings.evidence_min_coverage)
-
-
-def chunk_texts(runtime: Runtime, answer: str, passages: list[Hit]) -> dict[int, ChunkText]:
-    """The stored chunks of the passages an answer cites, to place each quoted excerpt on its exact lines."""
-    ids = [cid for n in cited_numbers(answer) if 1 <= n <= len(passages) for cid in passages[n - 1].chunk_ids]
-    if not ids:
-        return {}
-    with runtime.sessions() as session:
-        rows = session.execute(
-            select(Chunk.id, Chunk.text, Chunk.start_line, Chunk.page, Chunk.heading_path).where(Chunk.id.in_(ids))
-        ).all()
-    return {row.id: ChunkText(row.text, row.start_line, row.page, row.heading_path) for row in rows}
+def ask(runtime: Runtime, request: AskRequest) -> AskResult:
+    return final_result(ask_events(runtime, request))
 
 
 def final_result(events: Iterator[tuple[str, Any]]) -> AskResult:
@@ -159,12 +106,53 @@ def final_result(events: Iterator[tuple[str, Any]]) -> AskResult:
     raise RuntimeError("ask_events ended without a result")
 
 
-def ask(
-    runtime: Runtime,
-    collection: str,
-    question: str,
-    options: SearchOptions,
-    answerer: Answerer,
-    history: list[ChatTurn] | None = None,
-) -> AskResult:
-    return final_result(ask_events(runtime, collection, question, options, answerer, history))
+def _steps(runtime: Runtime, request: AskRequest, history: list[ChatTurn]) -> Iterator[tuple[str, Any]]:
+    answerer = request.answerer
+    reader = runtime.reader
+    standalone = standalone_question(answerer, reader.rewrite if reader else None, request.question, history)
+    options = follow_up_options(runtime, request.collection, request.question, standalone, history, request.options)
+    hits = retrieve(runtime, request.collection, standalone, options)
+    decision = decide(runtime, request.collection, standalone, request.question, hits)
+    result = AskResult(request.question, standalone, "", False, answerer.name, hits=hits, evidence=decision.evidence)
+    result.decision = decision.to_dict()
+    answer = Answer()
+    for kind, value in compose(runtime, answerer, request.question, standalone, history, decision):
+        if kind == "answer":
+            answer = value
+        else:
+            yield kind, value
+    result.answer, result.answered, result.citations = answer.text, answer.answered, answer.citations
+    result.unsupported = answer.unsupported
+    result.status = decision.status if answer.answered or decision.status != "answered" else "declined"
+    if answer.error:
+        result.error = answer.error
+        yield "error", answer.error
+    else:
+        result.uncited = result.answered and not result.citations
+        yield "citations", result.citations
+    yield "done", result
+
+
+def _conversation_history(runtime: Runtime, request: AskRequest) -> list[ChatTurn]:
+    """The history sent with the request, else the conversation's own turns; a conversation is one collection's,
+    and elsewhere (or outside what the caller may read) it is not found."""
+    conversation_id = request.conversation_id or 0
+    with runtime.sessions() as session:
+        owner = conversations.conversation_collection(session, conversation_id, request.readable)
+        if owner != request.collection:
+            raise NotFoundError(f"no conversation {conversation_id} in collection {request.collection!r}")
+        return request.history or conversations.history_of(
+            session, conversation_id, runtime.settings.max_history_turns
+        )
+
+
+def _saved(runtime: Runtime, conversation_id: int, events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """The events, the result saved as the conversation's next turn before `done` (not when the backend failed:
+    there is no answer to keep). Outside the wall clock: an answer that came in time is kept."""
+    for kind, value in events:
+        if kind == "done":
+            if not value.error:
+                with runtime.sessions() as session:
+                    value.turn_id = conversations.append_turn(session, conversation_id, value.to_dict())
+            value.conversation_id = conversation_id
+        yield kind, value

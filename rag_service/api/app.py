@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from rag_service.api import limits
@@ -36,6 +37,7 @@ from rag_service.api.routes import (
 from rag_service.api.schemas import ErrorBody
 from rag_service.db.models import Collection
 from rag_service.jobs import JobManager
+from rag_service.mcp.server import http_endpoint
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings, get_settings
 from rag_service.stores.follower import IndexFollower
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=KeyChecker(load_keys(runtime.settings)),
         watcher=FolderWatcher(runtime, jobs_manager),
     )
+    mcp = http_endpoint(runtime, state.keys)  # MCP over Streamable HTTP at /mcp (rag_service/mcp/)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -101,7 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.watcher.start()
         threading.Thread(target=_warm_up, args=(state,), name="warm-up", daemon=True).start()
         follower.start()
-        yield
+        async with mcp.run():
+            yield
         state.watcher.stop()
         jobs_manager.stop()
         follower.stop()
@@ -129,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Before the web UI's catch-all mount; behind the same middleware (body limit, metrics) as every route.
+    app.router.routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False))
     if WEB_DIR.is_dir():
         app.mount("/", WebFiles(directory=WEB_DIR, html=True), name="web")
     return app

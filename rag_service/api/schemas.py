@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from rag_service.api.limits import MAX_CONTENT_PARTS
 
@@ -148,8 +149,29 @@ class RetrievalParams(Request):
 # and writes them into /openapi.json.
 
 
+# Some character that is not whitespace, for JSON Schema (ECMA-262 `\s`, which has U+FEFF) and for Python's
+# str.strip (which has U+001C..U+001F and U+0085) alike: `\S` means a different set in each, so a text the
+# schema accepted could still be refused as empty, or the other way round.
+NOT_BLANK = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def _not_blank(value: str) -> str:
+    # Checked here rather than by `pattern=`, whose refusal would quote the character class back to the caller.
+    if not _NOT_BLANK.search(value):
+        raise ValueError("only whitespace; give some text")
+    return value
+
+
+TEXT = Annotated[
+    str,
+    Field(min_length=1, description="Some text, not only whitespace.", json_schema_extra={"pattern": NOT_BLANK}),
+    AfterValidator(_not_blank),
+]
+
+
 class SearchRequest(RetrievalParams):
-    query: str = Field(min_length=1)
+    query: TEXT
 
 
 class HitOut(BaseModel):
@@ -179,6 +201,9 @@ class Turn(Request):
 
 
 class LlmOptions(Request):
+    # An unknown option (`api_key`, `extra_body`) is refused by name: ignored, it would look as if it had worked.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     backend: Literal["extractive", "llamacpp", "openai"] | None = None
     base_url: str | None = Field(
         default=None,
@@ -192,7 +217,7 @@ class LlmOptions(Request):
 
 
 class AskRequest(RetrievalParams):
-    question: str = Field(min_length=1)
+    question: TEXT
     history: list[Turn] = Field(
         default_factory=list, description="Earlier turns; empty with a conversation_id: the conversation's turns."
     )
@@ -227,14 +252,55 @@ class EvidenceOut(BaseModel):
     row: bool = Field(default=False, description="A table row holds the question's terms (stands in for `dense`).")
 
 
+class ReaderChoiceOut(BaseModel):
+    passage: int = Field(description="The passage number ([n]) of the sentence.")
+    unit: int
+    text: str
+    where: str
+
+
+class ReaderVerdictOut(BaseModel):
+    reader: str
+    p_answer: float = Field(description="The reader's probability that one of the sentences states the answer.")
+    chosen: ReaderChoiceOut | None
+    candidates: int
+    prompt_tokens: int
+    seconds: float
+
+
+class DecisionOut(BaseModel):
+    status: str
+    reader: ReaderVerdictOut | None = None
+    reader_error: str | None = None
+
+
+class ReaderOut(BaseModel):
+    name: str = Field(description="llamacpp, openai, or off (the extractive rules decide alone).")
+    active: bool
+    reason: str
+    model: str
+    details: dict[str, Any]
+
+
 class AskResponse(BaseModel):
     answer: str
     answered: bool
     citations: list[CitationOut]
     hits: list[HitOut]
     question: str
-    standalone_question: str
+    standalone_question: str = Field(
+        description="The question as it was searched for: a follow-up rewritten to stand on its own (\"Searched "
+        "for: ...\"), else the question."
+    )
     backend: str
+    status: Literal["answered", "partial", "declined"] = Field(
+        description="answered: the answer is written from the passages; partial: the passages are about the "
+        "question but none states what it asks (the closest are in `hits`); declined: nothing found is about it."
+    )
+    decision: DecisionOut | None = Field(default=None, description="The reader's verdict, when a reader ran.")
+    unsupported: list[str] | None = Field(
+        default=None, description="Sentences of a generated answer that no passage supports."
+    )
     evidence: EvidenceOut | None = None
     uncited: bool | None = Field(
         default=None, description="Answered, but without a valid [n] citation: not grounded in a passage."
@@ -261,6 +327,7 @@ class AnswerBackends(BaseModel):
     details: list[BackendDetail]
     embedders: list[str]
     auth_required: bool
+    reader: ReaderOut = Field(description="The reader RAG_READER gives on this server, and why.")
 
 
 class ContentPart(Request):

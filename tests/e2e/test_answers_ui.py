@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import make_settings
+from tests.conftest import READER_CACHE, make_settings
 from tests.e2e.test_web_ui import browser  # noqa: F401  (the shared Chromium fixture)
 from tests.integration.server import running_server
 
@@ -70,11 +70,11 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def ask(page: Page, question: str, index: int) -> object:
+def ask(page: Page, question: str, index: int, timeout: float = 60_000) -> object:
     page.fill("#question", question)
     page.keyboard.press("Enter")
     answer = page.locator(".message.assistant").nth(index)
-    expect(answer.get_by_role("button", name="Copy")).to_be_visible(timeout=60_000)  # the answer is complete
+    expect(answer.get_by_role("button", name="Copy")).to_be_visible(timeout=timeout)  # the answer is complete
     return answer
 
 
@@ -118,4 +118,58 @@ def test_five_kinds_of_answer(browser: Browser, tmp_path: Path) -> None:  # noqa
         expect(follow_up).to_contain_text("sudo ufw disable")
         expect(follow_up).not_to_contain_text("sudo ufw enable")
         shot(page, "5-follow-up")
+        page.close()
+
+
+GATEWAY = """= Gateway settings
+
+== Timeouts and retries
+
+gateway.timeout::
+\tHow long the gateway waits for a backend before it answers 504 Gateway Timeout. The default is 30 seconds.
+
+gateway.retries::
+\tHow many times a request that failed is sent again, each time to another backend. The default is 2.
+
+== Logging
+
+gateway.access_log::
+\tThe file every request is written to, one line each, in the combined log format.
+"""
+
+
+@pytest.mark.slow
+def test_the_reader_names_the_setting_rewrites_the_follow_up_and_flags_a_near_miss(
+    browser: Browser,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "gateway-docs"
+    folder.mkdir()
+    (folder / "gateway-settings.txt").write_text(GATEWAY)
+    settings = make_settings(tmp_path, reader="llamacpp", model_cache_dir=READER_CACHE)
+    with running_server(settings) as base:
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US")
+        page.goto(base)
+        page.fill("#new-name", "gateway")
+        page.get_by_role("button", name="Create").click()
+        page.set_input_files("#folder-input", str(folder))
+        expect(page.locator("#upload-text")).to_contain_text("Done:", timeout=180_000)
+        page.get_by_role("tab", name="Ask").click()
+
+        setting = ask(page, "How long does the gateway wait for a slow backend before giving up?", 0, 180_000)
+        expect(setting.locator(".status-badge")).to_have_text("Answered")
+        expect(setting.locator(".answer")).to_contain_text("gateway.timeout")
+        shot(page, "6-reader-setting-named")
+
+        follow_up = ask(page, "What is its default value?", 1, 180_000)
+        expect(follow_up.locator(".searched-for")).to_contain_text("Searched for:")
+        expect(follow_up.locator(".searched-for")).to_contain_text("timeout")
+        expect(follow_up.locator(".answer")).to_contain_text("30 seconds")
+        shot(page, "7-reader-follow-up-rewritten")
+
+        near_miss = ask(page, "Which gateway setting limits how many requests per second one client may send?", 2,
+                        180_000)  # fmt: skip
+        expect(near_miss.locator(".status-badge")).not_to_have_text("Answered")
+        expect(near_miss).to_have_class("message assistant declined")
+        shot(page, "8-reader-near-miss")
         page.close()

@@ -19,11 +19,12 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from sqlalchemy import select
 
-from rag_service.answering import TRUSTED, build_answerer
+from rag_service.answering import TRUSTED, Answerer, build_answerer, service
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.chat import ChatModelAnswerer
+from rag_service.answering.follow_ups import follow_up_options
 from rag_service.answering.llamacpp import bundled_model_path
-from rag_service.answering.service import ask, ask_events, conversation_options
+from rag_service.answering.request import AskRequest
 from rag_service.db.models import Chunk
 from rag_service.indexing import ingest_folder
 from rag_service.retrieval import SearchOptions, retrieve
@@ -41,6 +42,18 @@ def team(sqlite_runtime: Runtime, corpus: Path) -> Runtime:
 
 def options(runtime: Runtime, **overrides: object) -> SearchOptions:
     return SearchOptions.from_settings(runtime, **overrides)
+
+
+def ask_events(
+    runtime: Runtime, collection: str, question: str, opts: SearchOptions, answerer: Answerer, history=None
+) -> Iterator[tuple[str, object]]:
+    return service.ask_events(runtime, AskRequest(collection, question, answerer, opts, history=history or []))
+
+
+def ask(
+    runtime: Runtime, collection: str, question: str, opts: SearchOptions, answerer: Answerer, history=None
+) -> service.AskResult:
+    return service.final_result(ask_events(runtime, collection, question, opts, answerer, history))
 
 
 def test_lexical_finds_exact_terms_and_hybrid_fuses(team: Runtime) -> None:
@@ -101,7 +114,7 @@ def test_follow_up_prefers_the_documents_its_conversation_was_about(team: Runtim
     history = [ChatTurn("user", "How do I install Atlas on Linux?"), ChatTurn("assistant", "Run install.sh [1].")]
     plain = options(team, top_k=3)
     standalone = "And on Windows? (install Atlas, Linux)"
-    preferred = conversation_options(team, "team", "And on Windows?", standalone, history, plain)
+    preferred = follow_up_options(team, "team", "And on Windows?", standalone, history, plain)
     earlier = retrieve(team, "team", "How do I install Atlas on Linux?", options(team, top_k=3))
     assert preferred.prefer_documents == {h.document_id for h in earlier} and preferred.prefer_bonus == 0.05
     unpreferred = {h.chunk_id: h.score for h in retrieve(team, "team", standalone, plain)}
@@ -110,7 +123,7 @@ def test_follow_up_prefers_the_documents_its_conversation_was_about(team: Runtim
             bonus = 0.05 if hit.document_id in preferred.prefer_documents else 0.0
             assert hit.score == pytest.approx(unpreferred[hit.chunk_id] + bonus, abs=1e-5)
     # A question that stands on its own is retrieved as it is.
-    assert conversation_options(team, "team", "What is Atlas?", "What is Atlas?", history, plain) == plain
+    assert follow_up_options(team, "team", "What is Atlas?", "What is Atlas?", history, plain) == plain
 
 
 class RecordingChatModel(GenericFakeChatModel):
@@ -145,11 +158,19 @@ def test_llm_prompt_numbers_passages_with_file_and_section(team: Runtime) -> Non
     assert "reply exactly" in prompt and "language of the question" in prompt
 
 
-def test_llm_answer_without_a_valid_citation_is_flagged(team: Runtime) -> None:
-    answerer, _ = scripted("Rotate them with atlas keys rotate [9].")
+def test_llm_markers_are_checked_and_a_supported_sentence_is_cited(team: Runtime) -> None:
+    answerer, _ = scripted("To rotate the API keys, run atlas keys rotate --all and restart the gateway [9].")
+    result = ask(team, "team", "How do I rotate the API keys?", options(team), answerer)
+    assert "[9]" not in result.answer and "restart the gateway [1]." in result.answer
+    assert result.answered and not result.uncited and result.citations[0].path == "handbook.md"
+    assert result.unsupported == []
+
+
+def test_llm_sentence_no_passage_supports_is_flagged(team: Runtime) -> None:
+    answerer, _ = scripted("Bananas ripen faster in paper bags next to apples [9].")
     result = ask(team, "team", "How do I rotate the API keys?", options(team), answerer)
     assert result.answered and result.uncited and result.citations == []
-    assert "[9]" not in result.answer
+    assert result.unsupported == ["Bananas ripen faster in paper bags next to apples."]
 
 
 @pytest.mark.parametrize("reply", ["I don't know: the documents do not say.", "我不知道：文档中没有说明。"])

@@ -382,14 +382,21 @@ def test_schemathesis_every_check_passes(sqlite_api: httpx.Client, tmp_path: Pat
     import sys
 
     sqlite_api.post("/api/collections", json={"name": "team"})
-    # Aim the generated requests at a collection that exists, so they reach the handlers' own logic. Whether an
-    # upload is accepted depends on its files' names and contents, which a multipart schema cannot describe:
-    # there, refusing files ingest would skip (413, 415) counts as accepting well-formed data.
+    # Aim the generated requests at a collection that exists, so they reach the handlers' own logic. An upload's
+    # filenames come from the schema's Content-Disposition example (a path with an extension), but whether its
+    # contents are ingested a multipart schema cannot describe: there, refusing files ingest would skip (413,
+    # 415: binary content) counts as accepting well-formed data. The stateful phase uploads, then reads and
+    # cancels the jobs: DELETE /api/jobs/{id} is documented as a cancel that leaves the job readable, which
+    # use_after_free (a DELETE removes) cannot know. Every check is on ([checks]), and named here rather than
+    # with --checks all, which would override the per-operation settings.
     (tmp_path / "schemathesis.toml").write_text(
-        '[parameters]\n"path.name" = "team"\n\n'
+        '[checks]\nenabled = true\n\n[parameters]\n"path.name" = "team"\n\n'
         "[[operations]]\n"
         'include-name = "POST /api/collections/{name}/files"\n'
-        'checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "413", "415"]\n'
+        'checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "413", "415"]\n\n'
+        "[[operations]]\n"
+        'include-name = "GET /api/jobs/{job_id}"\n'
+        "checks.use_after_free.enabled = false\n"
     )
     schemathesis = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(
@@ -397,14 +404,12 @@ def test_schemathesis_every_check_passes(sqlite_api: httpx.Client, tmp_path: Pat
             str(schemathesis),
             "run",
             f"{sqlite_api.base_url}/openapi.json",
-            "--checks",
-            "all",
             "--max-examples",
             "25",
             "--request-timeout",
             "60",
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,coverage,fuzzing,stateful",
             "--exclude-path",
             "/api/jobs/{job_id}/events",
             "--suppress-health-check",
@@ -417,6 +422,67 @@ def test_schemathesis_every_check_passes(sqlite_api: httpx.Client, tmp_path: Pat
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_upload_refusal_and_job_cancel_are_what_the_schema_says(sqlite_api: httpx.Client) -> None:
+    """Issue 25: the 415 for extension-less parts is declared with the error body, and a cancelled job stays
+    readable, as the DELETE route's documentation says."""
+    api = sqlite_api
+    api.post("/api/collections", json={"name": "team"})
+    paths = api.get("/openapi.json").json()["paths"]
+    upload = paths["/api/collections/{name}/files"]["post"]
+    for status in ("413", "415"):
+        schema = upload["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorBody"}, status
+    disposition = upload["requestBody"]["content"]["multipart/form-data"]["encoding"]["files"]["headers"]
+    assert 'filename="docs/setup/linux.md"' in disposition["Content-Disposition"]["example"]
+    ready = paths["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+    assert ready == {"$ref": "#/components/schemas/ErrorBody"}
+
+    refused = api.post("/api/collections/team/files", files=[("files", ("README", b"no extension, no loader\n"))])
+    assert refused.status_code == 415
+    error = refused.json()["error"]
+    assert set(refused.json()) == {"error"} and error["code"] == error["type"] == "unsupported_media_type"
+    assert "'README': unsupported file type" in error["message"]
+
+    accepted = api.post("/api/collections/team/files", files=[("files", ("notes.md", b"# Notes\n\nSome text.\n"))])
+    job_id = accepted.json()["job_id"]
+    cancelled = api.delete(f"/api/jobs/{job_id}")
+    assert cancelled.status_code == 200 and cancelled.json()["id"] == job_id
+    assert "stays readable" in paths["/api/jobs/{job_id}"]["delete"]["responses"]["200"]["description"]
+    final = wait_job(api, job_id)
+    assert final["id"] == job_id and final["status"] in ("cancelled", "done")
+    assert api.get(f"/api/jobs/{job_id}").status_code == 200
+
+
+def test_unknown_llm_options_and_an_over_long_query_are_refused_by_name(sqlite_api: httpx.Client) -> None:
+    """Issue 25: an `llm` option the schema does not have is a 422 naming it, not silently dropped; a base URL
+    with a query is refused with why; an over-long or blank search query is a 422 that starts with `query:`."""
+    api = sqlite_api
+    api.post("/api/collections", json={"name": "team"})
+
+    def ask(llm: dict) -> httpx.Response:
+        return api.post("/api/ask", json={"question": "How do keys rotate?", "collection": "team", "llm": llm})
+
+    for field, value in (("api_key", "sk-caller-chosen"), ("extra_body", {"seed": 1})):
+        refused = ask({"backend": "openai", field: value})
+        assert refused.status_code == 422, field
+        error = refused.json()["error"]
+        assert error["code"] == "validation_error" and error["message"].startswith(f"llm.{field}:"), error
+    assert api.get("/openapi.json").json()["components"]["schemas"]["LlmOptions"]["additionalProperties"] is False
+
+    sneaky = ask({"backend": "openai", "base_url": "http://127.0.0.1:9/v1?x=http://10.0.0.9/"})
+    assert sneaky.status_code == 403 and sneaky.json()["error"]["code"] == "not_allowed"
+    assert "query string or fragment" in sneaky.json()["error"]["message"]
+
+    limit = api.get("/api/features").json()["max_question_chars"]
+    long = api.post("/api/search", json={"query": "word " * (limit // 5 + 1), "collection": "team"})
+    assert long.status_code == 422
+    assert long.json()["error"]["message"].startswith("query:"), long.json()
+    # Only whitespace, by JSON Schema's reckoning or Python's: refused by the schema's pattern, not later as empty.
+    for blank in ("\v", "\x1c", "\ufeff \u3000"):
+        refused = api.post("/api/search", json={"query": blank, "collection": "team"})
+        assert refused.status_code == 422 and refused.json()["error"]["message"].startswith("query:"), blank
 
 
 def test_concurrent_uploads_threads(sqlite_api: httpx.Client) -> None:

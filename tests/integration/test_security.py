@@ -27,6 +27,7 @@ from rag_service.collections import find_collection
 from rag_service.db.embedding_cache import load_cached_vectors
 from rag_service.db.models import Chunk, Document, IngestRun
 from rag_service.db.session import ALEMBIC_DIR, get_engine
+from rag_service.errors import InvalidInputError
 from rag_service.indexing import collection_write_lock, ingest_folder
 from rag_service.jobs import JobManager
 from rag_service.retrieval import SearchOptions, retrieve
@@ -67,6 +68,33 @@ def test_default_policy_allows_only_the_configured_backend_url_and_model(tmp_pat
     # The trusted CLI may point anywhere, but the server's key still stays with the configured server.
     elsewhere = build_answerer(openai, "openai", {"base_url": "http://10.0.0.9/v1"}, policy=TRUSTED)
     assert elsewhere.chat_model.openai_api_key.get_secret_value() != SERVER_KEY  # type: ignore[attr-defined]
+
+
+def test_an_allowed_base_url_is_compared_whole_so_a_query_cannot_redirect_the_key(tmp_path: Path) -> None:
+    """Issue 25: `http://allowed/v1?x=http://other/` passed the allow-list (the comparison dropped the query) and
+    moved the path the server posts to, with its key. The whole URL is compared; a query or fragment is refused
+    with the reason, for API callers and the CLI alike."""
+    allowed = "http://127.0.0.1:8080/v1"
+    settings = make_settings(tmp_path, answerer="openai", openai_api_key=SERVER_KEY, openai_base_url=allowed)
+    policy = LlmPolicy.from_settings(settings)
+    for sneaky in (f"{allowed}?x=http://10.0.0.9/", f"{allowed}#x", f"{allowed}?", f"{allowed}/?a=b"):
+        with pytest.raises(NotAllowedError, match="has a query string or fragment") as refused:
+            build_answerer(settings, "openai", {"base_url": sneaky}, policy=policy)
+        assert f"allowed: {allowed}" in str(refused.value)
+        with pytest.raises(InvalidInputError, match="has a query string or fragment"):
+            build_answerer(settings, "openai", {"base_url": sneaky}, policy=TRUSTED)
+    # Anything but the case of scheme and host and one trailing slash is another URL, off the list.
+    for other in (
+        f"{allowed}//",
+        f"{allowed}/chat",
+        "http://127.0.0.1:8080/V1",
+        "http://caller@127.0.0.1:8080/v1",
+        "http://127.0.0.1:8080/v\t1",
+    ):
+        with pytest.raises(NotAllowedError):
+            build_answerer(settings, "openai", {"base_url": other}, policy=policy)
+    same = build_answerer(settings, "openai", {"base_url": "HTTP://127.0.0.1:8080/v1/"}, policy=policy)
+    assert same.chat_model.openai_api_key.get_secret_value() == SERVER_KEY  # type: ignore[attr-defined]
 
 
 def test_backend_report_says_what_is_usable_and_why_not(tmp_path: Path) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import zipfile
+from time import monotonic as now
 
 import pytest
 
-from ingest.loaders import containers, spreadsheet
+from ingest.loaders import containers, image, spreadsheet
 from ingest.loaders.pdf import _meaningful
 from ingest.loaders.tables import markdown_table
 from ingest.ocr import Line, join_lines, reading_order
@@ -146,3 +147,23 @@ def test_a_table_row_with_the_questions_terms_is_evidence() -> None:
     text = "The quantum annealer rental cost is high."
     prose = Hit(rank=1, score=1.0, path="a.md", text=text, chunk_id=2, document_id=1)
     assert row_coverage(weights, [prose]) == 0  # prose is judged by the dense score as before
+
+
+def test_an_unreadable_image_is_named_and_explained_never_shown_as_a_repr() -> None:
+    """Issue 25: the reason was Pillow's "cannot identify image file <_io.BytesIO object at 0x...>"."""
+    pytest.importorskip("PIL")
+    with pytest.raises(LoadError) as not_an_image:
+        image.load(b"plain text, not pixels\n", "scans/receipt.png", dataclasses.replace(DEFAULTS, started=now()))
+    assert str(not_an_image.value) == (
+        "scans/receipt.png: not an image Pillow can read (unknown format or damaged header)"
+    )
+    # A real header with its body cut off fails later, in decoding: still named, still no repr.
+    from PIL import Image
+
+    whole = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(whole, "PNG")
+    with pytest.raises(LoadError) as truncated:
+        # options made now: their time limit counts from when a file's reading starts, not from the module's import
+        image.load(whole.getvalue()[:60], "scans/cut.png", dataclasses.replace(DEFAULTS, started=now()))
+    assert str(truncated.value).startswith("scans/cut.png: unreadable image (")
+    assert "object at 0x" not in str(truncated.value)

@@ -10,13 +10,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from ingest.loaders import page_unit
 from rag_service.api.auth import ForbiddenError
 from rag_service.api.deps import Caller, RowId, State
 from rag_service.api.multipart import parse_upload
-from rag_service.api.schemas import ChunkContext, DocumentPage, JobAccepted, SyncRequest
+from rag_service.api.schemas import ChunkContext, DocumentPage, ErrorBody, JobAccepted, SyncRequest
+from rag_service.chunks import chunk_in_context
 from rag_service.collections import find_collection
-from rag_service.db.models import Chunk, Collection, Document
+from rag_service.db.models import Document
 from rag_service.errors import InvalidInputError, NotFoundError
 from rag_service.indexing import delete_documents
 from rag_service.storage import build_originals_store
@@ -41,7 +41,19 @@ UPLOAD_BODY = {
                             "(docs/setup/linux.md), and/or .zip archives.",
                         }
                     },
-                }
+                },
+                # The filename picks the loader by its extension: a part without one is passed over (415 when
+                # nothing else in the upload can be read). Clients and test generators read the example here.
+                "encoding": {
+                    "files": {
+                        "headers": {
+                            "Content-Disposition": {
+                                "schema": {"type": "string"},
+                                "example": 'form-data; name="files"; filename="docs/setup/linux.md"',
+                            }
+                        }
+                    }
+                },
             }
         },
     }
@@ -53,9 +65,17 @@ UPLOAD_BODY = {
     status_code=202,
     response_model=JobAccepted,
     openapi_extra=UPLOAD_BODY,
+    # A route's own entry replaces the app's whole entry for that status, so each names the error body again.
     responses={
-        413: {"description": "Too large or too many files, or a file over the per-file limit (RAG_MAX_FILE_MB)"},
-        415: {"description": "Nothing in the upload can be ingested (unsupported types, binary content)"},
+        413: {
+            "model": ErrorBody,
+            "description": "Too large or too many files, or a file over the per-file limit (RAG_MAX_FILE_MB)",
+        },
+        415: {
+            "model": ErrorBody,
+            "description": "Nothing in the upload can be ingested: unsupported types (a filename without an "
+            "extension included), binary content",
+        },
     },
 )
 async def upload_files(name: str, request: Request, state: State, caller: Caller) -> dict:
@@ -168,47 +188,7 @@ def delete_document(name: str, document_id: RowId, state: State, caller: Caller)
     return Response(status_code=204)
 
 
-def _chunk_dict(chunk: Chunk, path: str) -> dict:
-    return {
-        "id": chunk.id,
-        "document_id": chunk.document_id,
-        "path": path,
-        "ordinal": chunk.ordinal,
-        "text": chunk.text,
-        "heading_path": chunk.heading_path,
-        "page": chunk.page,
-        "page_unit": page_unit(path) if chunk.page is not None else None,
-        "start_line": chunk.start_line,
-        "end_line": chunk.end_line,
-    }
-
-
 @router.get("/api/chunks/{chunk_id}", response_model=ChunkContext)
 def get_chunk(chunk_id: RowId, state: State, caller: Caller, neighbours: int = Query(1, ge=0, le=10)) -> dict:
     """A chunk with its neighbours in the same document, for showing a citation in context."""
-    with state.runtime.sessions() as session:
-        row = session.execute(
-            select(Chunk, Document.path, Collection.name)
-            .join(Document, Chunk.document_id == Document.id)
-            .join(Collection, Chunk.collection_id == Collection.id)
-            .where(Chunk.id == chunk_id)
-        ).first()
-        # Another collection's chunk is answered as a missing one: ids do not tell what exists elsewhere.
-        if row is None or not caller.can_see(row[2]):
-            raise NotFoundError(f"no chunk {chunk_id}")
-        chunk, path, _ = row
-        around = session.scalars(
-            select(Chunk)
-            .where(
-                Chunk.document_id == chunk.document_id,
-                Chunk.ordinal >= chunk.ordinal - neighbours,
-                Chunk.ordinal <= chunk.ordinal + neighbours,
-                Chunk.id != chunk.id,
-            )
-            .order_by(Chunk.ordinal)
-        ).all()
-    return {
-        "chunk": _chunk_dict(chunk, path),
-        "before": [_chunk_dict(c, path) for c in around if c.ordinal < chunk.ordinal],
-        "after": [_chunk_dict(c, path) for c in around if c.ordinal > chunk.ordinal],
-    }
+    return chunk_in_context(state.runtime, chunk_id, neighbours, caller.collections)

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from rag_service.api.auth import ForbiddenError
 from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
+from rag_service.api.schemas import ErrorBody
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +20,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Still loading, or the database is down"}})
+@router.get("/readyz", responses={503: {"model": ErrorBody, "description": "Still loading, or the database is down"}})
 def readyz(state: State) -> Response:
     try:
         with state.runtime.sessions() as session:

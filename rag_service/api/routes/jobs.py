@@ -64,9 +64,20 @@ async def job_events(job_id: RowId, request: Request, state: State, caller: Call
     return EventSourceResponse(stream(), ping=15)
 
 
-@router.delete("/{job_id}", response_model=JobOut)
+@router.delete(
+    "/{job_id}",
+    response_model=JobOut,
+    responses={
+        200: {
+            "description": "The job after the cancel was asked for. DELETE cancels, it does not remove: the job "
+            "stays readable at GET /api/jobs/{job_id}, `cancelled` once it has stopped (or its final status, "
+            "when it had finished already)."
+        }
+    },
+)
 def cancel_job(job_id: RowId, state: State, caller: Caller) -> dict:
-    """Cancel a queued or running job; files already committed stay, the rest is left for the next run."""
+    """Cancel a queued or running job; files already committed stay, the rest is left for the next run. The
+    job's record stays (its progress and failures are what the upload panel shows), so GET still finds it."""
     job = _visible(state, caller, job_id)
     caller.require(job.collection, write=True)
     return state.jobs.cancel(job_id).to_dict(show_path=True)

@@ -18,13 +18,14 @@ from starlette.concurrency import iterate_in_threadpool
 from rag_service import collections as collections_service
 from rag_service.answering import LlmPolicy, build_answerer
 from rag_service.answering.base import ChatTurn
+from rag_service.answering.request import AskRequest
 from rag_service.answering.service import AskResult, ask_events, final_result
 from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
-from rag_service.api.limits import AskTimeoutError, check_chat, with_deadline
 from rag_service.api.schemas import ChatCompletionRequest, ChatMessage
 from rag_service.api.streaming import take_first
 from rag_service.errors import InvalidInputError
+from rag_service.limits import AskLimits, AskTimeoutError, check_chat
 from rag_service.retrieval import SearchOptions
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -129,11 +130,16 @@ def chat_completions(body: ChatCompletionRequest, state: State, caller: Caller) 
     check_chat(runtime.settings, [_texts(m) for m in body.messages])
     question, history = _split(body.messages)
     options = {"max_tokens": body.max_tokens, "temperature": body.temperature}
-    answerer = build_answerer(runtime.settings, None, options, policy=LlmPolicy.from_settings(runtime.settings))
-    events = with_deadline(
-        ask_events(runtime, body.model, question, SearchOptions.from_settings(runtime), answerer, history),
-        runtime.settings.ask_timeout_seconds,
+    request = AskRequest(
+        collection=body.model,
+        question=question,
+        answerer=build_answerer(runtime.settings, None, options, policy=LlmPolicy.from_settings(runtime.settings)),
+        options=SearchOptions.from_settings(runtime),
+        history=history,
+        # The messages were bounded above, in their own format; the wall clock is the caller's as on /api/ask.
+        limits=AskLimits(timeout_seconds=runtime.settings.ask_timeout_seconds),
     )
+    events = ask_events(runtime, request)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if body.stream:
         return EventSourceResponse(iterate_in_threadpool(_stream_until(take_first(events), body.model, completion_id)))

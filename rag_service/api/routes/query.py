@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,26 +11,19 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from rag_service import conversations
 from rag_service.answering import LlmPolicy, build_answerer
 from rag_service.answering.availability import backend_report
 from rag_service.answering.base import ChatTurn
-from rag_service.answering.service import AskResult, ask_events, final_result
-from rag_service.api.auth import Principal
+from rag_service.answering.reader import reader_status
+from rag_service.answering.request import AskRequest
+from rag_service.answering.service import ask_events, final_result
+from rag_service.api import schemas
 from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
-from rag_service.api.limits import AskTimeoutError, check_question, with_deadline
-from rag_service.api.schemas import (
-    AnswerBackends,
-    AskRequest,
-    AskResponse,
-    RetrievalParams,
-    SearchRequest,
-    SearchResponse,
-)
+from rag_service.api.schemas import AnswerBackends, AskResponse, RetrievalParams, SearchRequest, SearchResponse
 from rag_service.api.streaming import take_first
 from rag_service.embedders import EMBEDDERS
-from rag_service.errors import NotFoundError
+from rag_service.limits import AskLimits, AskTimeoutError, check_ask
 from rag_service.retrieval import SearchOptions, retrieve
 from rag_service.runtime import Runtime
 
@@ -47,7 +39,7 @@ def search_options(runtime: Runtime, body: RetrievalParams) -> SearchOptions:
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, state: State, caller: Caller) -> dict:
     caller.require(body.collection)
-    check_question(state.runtime.settings, body.query, [])
+    check_ask(AskLimits.from_settings(state.runtime.settings), body.query, [], field="query")
     hits = retrieve(state.runtime, body.collection, body.query, search_options(state.runtime, body))
     return {"hits": [hit.to_dict() for hit in hits]}
 
@@ -64,47 +56,8 @@ def backends(state: State) -> dict:
         "details": [status.to_dict() for status in report],
         "embedders": list(EMBEDDERS),
         "auth_required": state.keys.enabled,
+        "reader": reader_status(settings).to_dict(),
     }
-
-
-def _conversation_history(
-    runtime: Runtime, caller: Principal, body: AskRequest, sent: list[ChatTurn]
-) -> list[ChatTurn]:
-    conversation_id = body.conversation_id or 0
-    with runtime.sessions() as session:
-        owner = conversations.conversation_collection(session, conversation_id, caller.collections)
-        if owner != body.collection:  # a conversation is one collection's: elsewhere it is not found
-            raise NotFoundError(f"no conversation {conversation_id} in collection {body.collection!r}")
-        return sent or conversations.history_of(session, conversation_id, runtime.settings.max_history_turns)
-
-
-@dataclass
-class SavedResult:
-    """An ask's result with where its turn was saved."""
-
-    result: AskResult
-    conversation_id: int
-    turn_id: int | None
-
-    @property
-    def error(self) -> str | None:
-        return self.result.error
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.result.to_dict() | {"conversation_id": self.conversation_id, "turn_id": self.turn_id}
-
-
-def _saved(runtime: Runtime, conversation_id: int, events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
-    """The events, the result saved as the conversation's next turn before `done` (not when the backend failed:
-    there is no answer to keep)."""
-    for kind, value in events:
-        if kind == "done":
-            turn_id = None
-            if not value.error:
-                with runtime.sessions() as session:
-                    turn_id = conversations.append_turn(session, conversation_id, value.to_dict())
-            value = SavedResult(value, conversation_id, turn_id)
-        yield kind, value
 
 
 def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[dict]:
@@ -132,24 +85,24 @@ def _sse_until(events: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     response_model=AskResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE when stream is true"}},
 )
-def ask(body: AskRequest, state: State, caller: Caller) -> Any:
+def ask(body: schemas.AskRequest, state: State, caller: Caller) -> Any:
     """With a `conversation_id`, the turn is saved in that conversation (the result names it: `turn_id`), and
     the conversation's earlier turns are the history when the request sends none."""
     caller.require(body.collection)
     runtime = state.runtime
-    check_question(runtime.settings, body.question, [t.content for t in body.history])
     llm = body.llm.model_dump(exclude_none=True) if body.llm else {}
     policy = LlmPolicy.from_settings(runtime.settings)
-    answerer = build_answerer(runtime.settings, llm.pop("backend", None), llm, policy=policy)
-    history = [ChatTurn(t.role, t.content) for t in body.history]
-    if body.conversation_id is not None:
-        history = _conversation_history(runtime, caller, body, history)
-    events = with_deadline(
-        ask_events(runtime, body.collection, body.question, search_options(runtime, body), answerer, history),
-        runtime.settings.ask_timeout_seconds,
+    request = AskRequest(
+        collection=body.collection,
+        question=body.question,
+        answerer=build_answerer(runtime.settings, llm.pop("backend", None), llm, policy=policy),
+        options=search_options(runtime, body),
+        history=[ChatTurn(t.role, t.content) for t in body.history],
+        conversation_id=body.conversation_id,
+        readable=caller.collections,
+        limits=AskLimits.from_settings(runtime.settings),
     )
-    if body.conversation_id is not None:
-        events = _saved(runtime, body.conversation_id, events)
+    events = ask_events(runtime, request)
     if body.stream:
         return EventSourceResponse(iterate_in_threadpool(_sse_until(take_first(events))))
     result = final_result(events)
