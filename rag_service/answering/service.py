@@ -22,7 +22,7 @@ from rag_service.answering.base import ChatTurn
 from rag_service.answering.citations import Citation
 from rag_service.answering.compose import Answer, compose
 from rag_service.answering.condense import standalone_question
-from rag_service.answering.decide import decide
+from rag_service.answering.decide import ANSWERED, DECLINED, decide
 from rag_service.answering.evidence import Evidence
 from rag_service.answering.follow_ups import follow_up_options
 from rag_service.answering.request import AskRequest
@@ -45,7 +45,7 @@ class AskResult:
     error: str | None = None
     evidence: Evidence | None = None
     uncited: bool = False  # answered, but no valid [n] citation: the answer is not grounded in a passage
-    status: str = "declined"  # answered | partial | declined (answering/decide.py)
+    status: str = DECLINED  # answered | partial | declined (answering/decide.py)
     unsupported: list[str] = field(default_factory=list)  # generated sentences no passage supports
     decision: dict[str, Any] = field(default_factory=dict)  # the reader's verdict, when one ran
     conversation_id: int | None = None  # where the result was saved, with the turn's id
@@ -123,7 +123,8 @@ def _steps(runtime: Runtime, request: AskRequest, history: list[ChatTurn]) -> It
             yield kind, value
     result.answer, result.answered, result.citations = answer.text, answer.answered, answer.citations
     result.unsupported = answer.unsupported
-    result.status = decision.status if answer.answered or decision.status != "answered" else "declined"
+    # an answerer that declines on its own (an LLM: "the documents do not say") has the last word
+    result.status = DECLINED if decision.status == ANSWERED and not answer.answered else decision.status
     if answer.error:
         result.error = answer.error
         yield "error", answer.error

@@ -118,8 +118,9 @@ class PassageRef(BaseModel):
 
 class AskOut(BaseModel):
     status: str = Field(
-        description="answered; partial: only part of the question is supported by the documents; declined: the "
-        "documents do not hold the answer."
+        description="answered: written from the passages, cited; partial: the passages found are about the "
+        "question but none states what it asks (read them, or say the documents may not answer it); declined: "
+        "nothing found is about it."
     )
     answer: str
     citations: list[CitationOut]

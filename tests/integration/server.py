@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -41,6 +43,30 @@ def running_server(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def llama_cpp_server(model_path: str, alias: str, n_ctx: int) -> Iterator[str]:
+    """llama-cpp-python's own OpenAI-compatible server on a free loopback port; its base URL (…/v1)."""
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1",
+               "--port", str(port), "--model_alias", alias, "--n_ctx", str(n_ctx)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("llama_cpp.server did not start")
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def wait_ready(client: httpx.Client, timeout: float = 120) -> None:

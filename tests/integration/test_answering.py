@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -31,7 +30,7 @@ from rag_service.retrieval import SearchOptions, retrieve
 from rag_service.runtime import Runtime
 from rag_service.stores.lexical_index import tokenize
 from tests.conftest import make_settings
-from tests.integration.server import free_port
+from tests.integration.server import free_port, llama_cpp_server
 
 
 @pytest.fixture
@@ -241,41 +240,8 @@ def test_llamacpp_backend_with_a_missing_model_file_is_a_clear_error(team: Runti
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server, on a free loopback port, with the bundled GGUF."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            bundled_model_path(),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--model_alias",
-            "smollm2",
-            "--n_ctx",
-            "4096",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("llama_cpp.server did not start")
+    with llama_cpp_server(bundled_model_path(), "smollm2", 4096) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.slow

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rag_service.answering import TRUSTED, build_answerer
@@ -25,7 +23,7 @@ from rag_service.indexing import ingest_folder
 from rag_service.retrieval import SearchOptions
 from rag_service.runtime import Runtime
 from tests.conftest import READER_CACHE, make_settings
-from tests.integration.server import free_port
+from tests.integration.server import llama_cpp_server
 
 pytestmark = pytest.mark.slow
 
@@ -124,28 +122,8 @@ def test_the_trust_method_is_answered_from_its_own_sentence(reading: Runtime) ->
 @pytest.fixture(scope="module")
 def reader_server() -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server with the bundled reader model, on a loopback port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_reader_path(READER_CACHE)),
-         "--host", "127.0.0.1", "--port", str(port), "--model_alias", "reader", "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("llama_cpp.server did not start")
+    with llama_cpp_server(str(bundled_reader_path(READER_CACHE)), "reader", 2048) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_the_openai_reader_through_llama_cpp_server(reading: Runtime, reader_server: str) -> None:
