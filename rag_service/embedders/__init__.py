@@ -8,7 +8,8 @@ meet another's in a collection or in the embedding cache.
 A collection's vector space is that of the engine RAG_EMBED_PRECISION chooses when it is created. Later, when
 the setting chooses an engine of another space for it (int8 on a collection embedded at fp32, or the other way
 round), the collection's own space wins: an engine of that space is used, with a warning in the log, so a
-collection is never searched with vectors it was not made with.
+collection is never searched with vectors it was not made with. A space no engine makes any more
+(RETIRED_SPACES: MiniLM's first int8 recipe) is refused with the reason and a request to re-ingest.
 
 A new embedder is one module with a class following `Embedder` plus one line in EMBEDDERS.
 """
@@ -45,6 +46,14 @@ class UnknownEmbedderError(ValueError):
 
 class IncompatibleVectorsError(ConflictError):
     """A collection's vectors are of a space that no engine here makes."""
+
+
+# Spaces no engine makes any more, and why. MiniLM's first int8 recipe quantised each batch's activations with
+# one scale, and on CPUs without VNNI its kernel saturated: its vectors differed by CPU class (issue #25), so a
+# collection of them cannot be queried reliably anywhere but on the CPU class that made it.
+RETIRED_SPACES = {
+    "all-MiniLM-L6-v2+int8": "made by the first int8 engine, whose vectors differed from one CPU class to another",
+}
 
 
 # Models are shared by every runtime of the process: loading one takes seconds and ~100 MB. The model cache dir
@@ -103,8 +112,9 @@ class EmbedderPool:
             return preferred
         compatible = [p for p in self._engines(name) if self.get(name, p).model_id == vector_space]
         if not compatible:
+            why = f", {RETIRED_SPACES[vector_space]}" if vector_space in RETIRED_SPACES else ""
             raise IncompatibleVectorsError(
-                f"the collection's vectors are {vector_space!r}, which no {name!r} engine here makes "
+                f"the collection's vectors are {vector_space!r}{why}, which no {name!r} engine here makes "
                 f"(this one makes {preferred.model_id!r}); re-ingest it into a new collection"
             )
         # Of the engines of its space, the one the CPU runs best: the hardware's own choice, then fp32.
@@ -129,4 +139,11 @@ class EmbedderPool:
         return EMBEDDERS[name]
 
 
-__all__ = ["EMBEDDERS", "Embedder", "EmbedderPool", "IncompatibleVectorsError", "UnknownEmbedderError"]
+__all__ = [
+    "EMBEDDERS",
+    "RETIRED_SPACES",
+    "Embedder",
+    "EmbedderPool",
+    "IncompatibleVectorsError",
+    "UnknownEmbedderError",
+]

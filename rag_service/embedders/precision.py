@@ -1,19 +1,30 @@
 """Which embedding precision this CPU should use, from the flags /proc/cpuinfo reports.
 
-The rule (`choose_precision`, a pure function of the flags and the CPU's model name, so it is testable anywhere):
+The rule (`choose_precision`, a pure function of the flags and the CPU's model name, so it is testable anywhere)
+picks the fastest engine measured faithful to fp32 on that CPU class: minimum cosine to fp32 at least 0.99 over
+real chunks (git-doc), eval hit@5 and evidence@5 within 0.01 of fp32.
 
 - bf16 where the CPU has AMX (`amx_bf16`), or `avx512_bf16` on an AMD CPU. Measured on a 2-core Xeon with AMX:
   1.9x the fp32 ingest chunks/s with vectors within cosine 0.99997 of fp32 (docs/architecture.md); issue #12 measured
   2.3x on an AMD EPYC with avx512_bf16 and no AMX. An Intel Xeon reporting `avx512_bf16` without AMX (a VM that
-  hides AMX) measured the other way: bf16 28, fp32 45, int8 68 chunks/s (issue #9's notes), so there `avx512_bf16`
-  alone does not choose bf16. Without any bf16 instructions torch emulates bf16, slower than fp32, so auto never
-  chooses it there.
-- int8 (ONNX Runtime) where the CPU has VNNI (`avx512_vnni` or `avx_vnni`) and bf16 is not chosen. Where both are
-  fast bf16 wins: on the AMX Xeon it measured faster than int8 (114 against 77 ingest chunks/s) with vectors much
-  closer to fp32 (minimum cosine 0.99997 against 0.981). This is a rule, not a measurement taken at start-up: a
-  start-up race on a noisy machine could pick another vector space from one run to the next, while a
-  collection's vectors must stay in one.
-- fp32 otherwise.
+  hides AMX) measured the other way: bf16 28, fp32 45, int8 68 chunks/s (issue #9's notes; the first int8 recipe,
+  and today's measured 0.9x its speed on an EPYC), so there `avx512_bf16` alone does not choose bf16. Without any
+  bf16 instructions torch emulates bf16, slower than fp32, so auto never chooses it there.
+- int8 (ONNX Runtime) where the CPU has VNNI (`avx512_vnni` or `avx_vnni`) and bf16 is not chosen. Faithful on
+  every x86 class since issue #25 (minilm_int8.py: per-block weights and per-row, per-block activations, kernels
+  that do not saturate): minimum cosine to fp32 0.9996 over 256 git-doc chunks on an AMD EPYC's VNNI, and 0.9996
+  over 32 of them on AVX2 alone (QEMU's Haswell model). The first int8 recipe measured 0.981 on that EPYC and
+  0.973 on an AVX2-only one, and was chosen on VNNI CPUs all the same; it is retired. Speed, one core each, 256
+  git-doc chunks, same process, alternating (benchmarks/results/int8-variants-20261207.md): int8 1.6x torch fp32
+  and 1.2x ONNX Runtime fp32 with VNNI, so VNNI without bf16 chooses int8. Where bf16 is chosen it measured as
+  fast or faster (that EPYC, one core: bf16 30, int8 29-30 chunks/s; the AMX Xeon: bf16 114, first-recipe int8
+  77 ingest chunks/s, and today's int8 is slower than that one) with vectors in fp32's own space, 10x closer.
+- fp32 otherwise. On AVX2 without VNNI int8 is now faithful (forced, it is used, labelled emulated) but its speed
+  there is not measured (an AVX2-only EPYC measured the first recipe at 1.5x fp32, with a different kernel), so
+  auto keeps fp32 until it is.
+
+This is a rule, not a measurement taken at start-up: a start-up race on a noisy machine could pick another vector
+space from one run to the next, while a collection's vectors must stay in one.
 """
 
 from __future__ import annotations
@@ -70,8 +81,10 @@ def choose_precision(requested: str, flags: Collection[str], model: str = "") ->
     if "avx512_bf16" in present and model.upper().startswith("AMD"):
         return PrecisionChoice("auto", "bf16", True, "bf16 instructions on AMD (avx512_bf16)", relevant)
     if vnni := sorted(VNNI_FLAGS & present):
+        # int8 is faithful on every CPU class (min cosine 0.9996 to fp32); with VNNI it measured 1.6x fp32.
         why = "avx512_bf16 without AMX on a CPU that is not AMD's" if "avx512_bf16" in present else "no bf16"
         return PrecisionChoice("auto", "int8", True, f"VNNI ({' '.join(vnni)}); {why}", relevant)
+    # int8 would be faithful here too, but its speed without VNNI is not measured.
     return PrecisionChoice("auto", "fp32", True, "no AMX, no avx512_bf16 on AMD, no VNNI", relevant)
 
 

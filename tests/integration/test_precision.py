@@ -1,15 +1,25 @@
-"""bf16 and int8 embedding against fp32 with the real bundled model, on whatever CPU runs the tests (forced where the
-CPU lacks the instructions: the numerics are the same, only the speed differs), and the rule that keeps each
-collection's vectors in one vector space."""
+"""bf16 and int8 embedding against fp32 with the real bundled model, on whatever CPU runs the tests, and the rule that
+keeps each collection's vectors in one vector space.
+
+What each test asserts holds on every CPU class (AVX2 alone, AVX-512 with VNNI, with bf16, with AMX): bf16's numerics
+are the same whether the CPU has bf16 instructions or torch emulates them (only the speed differs), and int8's are
+the same by construction (test_int8_model_is_made_once_and_atomically checks the construction): weights and
+activations quantised per block, with ONNX Runtime kernels that accumulate without saturating on VNNI and on AVX2
+alone. Measured over the test texts here: int8 minimum cosine to fp32 0.99964 natively (AMD EPYC, avx512_vnni) and
+the same under QEMU's Haswell CPU model (AVX2, FMA, F16C only); over 32 git-doc chunks there, the first int8 recipe
+fell from 0.993 to 0.990 and its vectors were 0.990 from the same model's on VNNI."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from alembic import command
 from alembic.config import Config
+from onnx import helper
 from sqlalchemy import func, select, text
 
 import rag_service.embedders.minilm_int8 as minilm_int8
@@ -17,17 +27,21 @@ from rag_service.collections import find_collection
 from rag_service.db.models import Collection, EmbeddingCache
 from rag_service.db.session import ALEMBIC_DIR, get_engine
 from rag_service.embedders import EmbedderPool
+from rag_service.embedders.precision import choose_precision, cpu
 from rag_service.indexing import ingest_folder
 from rag_service.retrieval import SearchOptions, retrieve
 from rag_service.runtime import Runtime
 from tests import corpus as corpus_module
 from tests.conftest import make_settings
 
-FP32_SPACE, INT8_SPACE = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2+int8"
-# Thresholds under the minimum measured over 256 git-doc chunks (bf16 0.99997, int8 0.9943): bf16 must stay
-# within the 0.9995 that lets it share fp32's vector space.
+FP32_SPACE, INT8_SPACE = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2+int8b16"
+# Minimum cosine to fp32 measured over 256 git-doc chunks: bf16 0.99997, int8 0.9996 (both on AVX-512 with VNNI and
+# bf16, and int8 again under QEMU's AVX2-only Haswell). bf16 must stay within the 0.9995 that lets it share fp32's
+# vector space; FAITHFUL is the bar for any engine `auto` may choose; int8's threshold keeps a margin under what
+# it measured and is far above what the first recipe's per-call activation scale gave (0.973 to 0.981).
 BF16_MIN_COSINE = 0.9995
-INT8_MIN_COSINE = 0.99
+FAITHFUL_MIN_COSINE = 0.99
+INT8_MIN_COSINE = 0.998
 
 
 def real_texts() -> list[str]:
@@ -51,19 +65,55 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1)
 
 
-def test_bf16_and_int8_vectors_are_close_to_fp32(tmp_path: Path, model_cache: Path) -> None:
-    pool = EmbedderPool(make_settings(tmp_path, model_cache_dir=model_cache))
+@pytest.fixture(scope="module")
+def fp32_vectors(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> np.ndarray:
+    pool = EmbedderPool(make_settings(tmp_path_factory.mktemp("fp32"), model_cache_dir=model_cache))
+    return pool.get("minilm", "fp32").embed_documents(real_texts())
+
+
+def check_vectors(vectors: np.ndarray, fp32: np.ndarray) -> np.ndarray:
+    """Cosines to fp32, after checking the shape, the type and the unit length every engine promises."""
+    assert vectors.dtype == np.float32 and vectors.shape == fp32.shape
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    return cosines(fp32, vectors)
+
+
+def test_bf16_vectors_are_fp32s_within_its_space_tolerance(
+    tmp_path: Path, model_cache: Path, fp32_vectors: np.ndarray
+) -> None:
+    """True with or without bf16 instructions: without them torch emulates bf16 with the same rounding."""
+    bf16 = EmbedderPool(make_settings(tmp_path, model_cache_dir=model_cache)).get("minilm", "bf16")
+    assert check_vectors(bf16.embed_documents(real_texts()), fp32_vectors).min() >= BF16_MIN_COSINE
+
+
+def test_int8_vectors_are_faithful_and_do_not_depend_on_the_batch(
+    tmp_path: Path, model_cache: Path, fp32_vectors: np.ndarray
+) -> None:
+    """True on every x86 class by construction (see the module's notes), so no flags are checked."""
+    int8 = EmbedderPool(make_settings(tmp_path, model_cache_dir=model_cache)).get("minilm", "int8")
     texts = real_texts()
-    fp32 = pool.get("minilm", "fp32").embed_documents(texts)
-    bf16 = pool.get("minilm", "bf16").embed_documents(texts)
-    int8 = pool.get("minilm", "int8").embed_documents(texts)
-    for vectors in (bf16, int8):
-        assert vectors.dtype == np.float32 and vectors.shape == fp32.shape
-        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert cosines(fp32, bf16).min() >= BF16_MIN_COSINE
-    assert cosines(fp32, int8).min() >= INT8_MIN_COSINE
-    query = pool.get("minilm", "int8").embed_query(texts[0])
-    assert float(query @ fp32[0]) >= INT8_MIN_COSINE
+    vectors = int8.embed_documents(texts)
+    assert check_vectors(vectors, fp32_vectors).min() >= INT8_MIN_COSINE
+    # Each text's activations are quantised on their own: a query alone gets the vector it has among others.
+    for i in (0, len(texts) - 1):
+        assert np.array_equal(int8.embed_query(texts[i]), vectors[i])
+    assert np.array_equal(int8.embed_documents(texts[::-1]), vectors[::-1])
+
+
+def test_the_engine_auto_chooses_on_this_cpu_is_native_and_faithful(
+    tmp_path: Path, model_cache: Path, fp32_vectors: np.ndarray
+) -> None:
+    pool = EmbedderPool(make_settings(tmp_path, model_cache_dir=model_cache, embed_precision="auto"))
+    model, flags = cpu()
+    assert pool.choice == choose_precision("auto", flags, model) and pool.choice.native
+    # bf16 only with bf16 instructions, int8 only with VNNI: the flags that measured them fastest.
+    if pool.choice.precision == "bf16":
+        assert {"amx_bf16", "avx512_bf16"} & flags
+    if pool.choice.precision == "int8":
+        assert {"avx512_vnni", "avx_vnni"} & flags
+    engine = pool.get("minilm")
+    assert engine.precision == pool.choice.precision
+    assert check_vectors(engine.embed_documents(real_texts()), fp32_vectors).min() >= FAITHFUL_MIN_COSINE
 
 
 def test_int8_model_is_made_once_and_atomically(
@@ -74,6 +124,18 @@ def test_int8_model_is_made_once_and_atomically(
     # The process's one int8 engine keeps the cache dir it was first made with (another test's, maybe).
     cache = embedder.cache_dir  # type: ignore[attr-defined]
     assert [p.name for p in cache.iterdir()] == [embedder.model_path.name]  # type: ignore[attr-defined]
+
+    # The construction that makes int8 the same on every CPU class: every product with a weight matrix is
+    # MatMulNBits at 8 bits in blocks of 16 computed in int8 (no per-call activation scale, kernels that do not
+    # saturate on AVX2), and only attention's activation-by-activation products stay fp32 MatMul.
+    graph = onnx.load(str(embedder.model_path), load_external_data=False).graph  # type: ignore[attr-defined]
+    ops = Counter(node.op_type for node in graph.node)
+    assert ops["MatMulNBits"] == 36 and ops["MatMul"] == 12
+    assert not {"DynamicQuantizeMatMul", "MatMulInteger", "DynamicQuantizeLinear"} & set(ops)
+    for node in graph.node:
+        if node.op_type == "MatMulNBits":
+            attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            assert (attributes["bits"], attributes["block_size"], attributes["accuracy_level"]) == (8, 16, 4)
 
     def build_again(target: Path) -> None:
         raise AssertionError("the int8 model was made a second time")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag_service.embedders as embedders
 from rag_service.embedders import EmbedderPool, IncompatibleVectorsError
+from rag_service.embedders.minilm_int8 import BLOCK, quantise_blocks
 from rag_service.embedders.precision import choose_precision, parse_cpuinfo
 from rag_service.settings import Settings
 
@@ -19,7 +21,8 @@ AVX2_ONLY = {"avx2", "fma", "f16c"}
 SAPPHIRE_RAPIDS = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile"}
 XEON_NO_AMX = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16"}
 AMD, INTEL = "AMD EPYC 9R14 Processor", "Intel(R) Xeon(R) Processor"
-FP32_SPACE, INT8_SPACE = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2+int8"
+FP32_SPACE, INT8_SPACE = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2+int8b16"
+RETIRED_INT8_SPACE = "all-MiniLM-L6-v2+int8"  # the first int8 recipe's: its vectors differed by CPU class
 
 
 @pytest.mark.parametrize(
@@ -94,6 +97,30 @@ def test_a_collection_keeps_its_vector_space_whatever_the_setting(
     assert pool(tmp_path, monkeypatch, "fp32", EPYC_ZEN4).for_collection("minilm", None).engine == "torch-fp32"
     with pytest.raises(IncompatibleVectorsError, match="no 'minilm' engine"):
         pool(tmp_path, monkeypatch, "auto", EPYC_ZEN4).for_collection("minilm", "all-MiniLM-L6-v2+fp8")
+
+
+def test_a_collection_of_the_retired_int8_space_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wherever it is opened, even on the VNNI CPU class that may have made it: no engine makes those vectors now.
+    for precision, flags in (("auto", CASCADE_LAKE), ("int8", AVX2_ONLY), ("auto", EPYC_ZEN4)):
+        with pytest.raises(IncompatibleVectorsError, match=r"differed from one CPU class to another.*re-ingest"):
+            pool(tmp_path, monkeypatch, precision, flags).for_collection("minilm", RETIRED_INT8_SPACE)
+
+
+def test_int8_weights_are_blocks_of_symmetric_bytes_around_128() -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(2 * BLOCK, 3)).astype(np.float32)  # (inputs, outputs)
+    matrix[:BLOCK, 1] = 0.0  # an all-zero block must not divide by zero
+    data, scales = quantise_blocks(matrix)
+    assert data.dtype == np.uint8 and data.shape == (3, 2, BLOCK)
+    assert scales.dtype == np.float32 and scales.shape == (6,)
+    assert data.min() >= 1 and data.max() <= 255  # q + 128 with q in [-127, 127]: symmetric, zero point 128
+    restored = ((data.astype(np.float32) - 128) * scales.reshape(3, 2, 1)).reshape(3, 2 * BLOCK).T
+    assert np.abs(restored - matrix).max() <= scales.max() / 2 + 1e-6
+    assert np.all(restored[:BLOCK, 1] == 0.0)
+    with pytest.raises(ValueError, match="not a multiple"):
+        quantise_blocks(np.ones((BLOCK + 1, 2), dtype=np.float32))
 
 
 def test_multilingual_has_fp32_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
