@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ from rag_service.stores.registry import IndexRegistry
 
 if TYPE_CHECKING:
     from rag_service.answering.reader import Reader
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -35,10 +38,17 @@ class Runtime:
 
     @cached_property
     def reader(self) -> Reader | None:
-        """The configured reader (RAG_READER; answering/reader/), built on first use; None: the rules decide."""
+        """The configured reader (RAG_READER; answering/reader/), built on first use; None: the rules decide. A
+        reader that cannot be built (a part of its model missing or damaged) is logged once, with the package to
+        reinstall, and the rules decide: answers go on."""
         from rag_service.answering.reader import build_reader
+        from rag_service.errors import BackendUnavailableError
 
-        return build_reader(self.settings)
+        try:
+            return build_reader(self.settings)
+        except BackendUnavailableError as exc:
+            log.error("the reader is off: %s", exc)
+            return None
 
     @cached_property
     def reranker(self) -> Reranker | None:
