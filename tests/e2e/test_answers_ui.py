@@ -152,6 +152,7 @@ def test_the_reader_names_the_setting_rewrites_the_follow_up_and_flags_a_near_mi
         page.goto(base)
         page.fill("#new-name", "gateway")
         page.get_by_role("button", name="Create").click()
+        expect(page.locator("#collection-title")).to_have_text("gateway")
         page.set_input_files("#folder-input", str(folder))
         expect(page.locator("#upload-text")).to_contain_text("Done:", timeout=180_000)
         page.get_by_role("tab", name="Ask").click()
