@@ -46,10 +46,6 @@ class Decision:
     focus: tuple[int, int] | None = None  # the chosen sentence, where the extractive answer is to quote it
     reader_error: str | None = None
 
-    @property
-    def answerable(self) -> bool:
-        return self.status == ANSWERED
-
     def to_dict(self) -> dict:
         data: dict = {"status": self.status}
         if self.verdict is not None:
