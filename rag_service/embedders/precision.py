@@ -19,9 +19,12 @@ real chunks (git-doc), eval hit@5 and evidence@5 within 0.01 of fp32.
   and 1.2x ONNX Runtime fp32 with VNNI, so VNNI without bf16 chooses int8. Where bf16 is chosen it measured as
   fast or faster (that EPYC, one core: bf16 30, int8 29-30 chunks/s; the AMX Xeon: bf16 114, first-recipe int8
   77 ingest chunks/s, and today's int8 is slower than that one) with vectors in fp32's own space, 10x closer.
-- fp32 otherwise. On AVX2 without VNNI int8 is now faithful (forced, it is used, labelled emulated) but its speed
-  there is not measured (an AVX2-only EPYC measured the first recipe at 1.5x fp32, with a different kernel), so
-  auto keeps fp32 until it is.
+- fp32 otherwise. On AVX2 without VNNI int8 is faithful (forced, it is used, labelled emulated) but slower:
+  measured on an AVX2-only AMD EPYC (`avx2 fma f16c`, no AVX-512, no VNNI), 256 git-doc chunks, same process,
+  alternating (benchmarks/results/int8-variants-20261207-165116.md and -165438.md): int8 12.6 chunks/s against
+  torch fp32 15.1 on one thread (0.83x), 21.0 against 26.4 on two (0.80x), min cosine 0.99964; its git-doc
+  hit@5 and evidence@5 equal fp32's (0.917, 0.683). So auto keeps fp32 there. (The first recipe measured 1.5x
+  fp32 on such a CPU with a kernel that saturated: min cosine 0.973.)
 
 This is a rule, not a measurement taken at start-up: a start-up race on a noisy machine could pick another vector
 space from one run to the next, while a collection's vectors must stay in one.
@@ -84,7 +87,7 @@ def choose_precision(requested: str, flags: Collection[str], model: str = "") ->
         # int8 is faithful on every CPU class (min cosine 0.9996 to fp32); with VNNI it measured 1.6x fp32.
         why = "avx512_bf16 without AMX on a CPU that is not AMD's" if "avx512_bf16" in present else "no bf16"
         return PrecisionChoice("auto", "int8", True, f"VNNI ({' '.join(vnni)}); {why}", relevant)
-    # int8 would be faithful here too, but its speed without VNNI is not measured.
+    # int8 is faithful here too, but without VNNI it measured 0.8x fp32's speed.
     return PrecisionChoice("auto", "fp32", True, "no AMX, no avx512_bf16 on AMD, no VNNI", relevant)
 
 
