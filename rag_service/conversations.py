@@ -21,11 +21,22 @@ from rag_service.db.models import Collection, Conversation, ConversationTurn, Fe
 from rag_service.errors import InvalidInputError, NotFoundError
 
 TITLE_CHARS = 200
+AUTO_TITLE_CHARS = 60  # a sidebar line; the whole question is the conversation's first turn
 PASSAGE_FIELDS = ("rank", "score", "path", "chunk_id", "heading_path", "page", "page_unit", "start_line", "end_line")
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _title_from_question(question: str) -> str:
+    """A title made from the first question: its first AUTO_TITLE_CHARS characters, cut at a word."""
+    title = " ".join(question.split())
+    if len(title) <= AUTO_TITLE_CHARS:
+        return title
+    cut = title[: AUTO_TITLE_CHARS - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > AUTO_TITLE_CHARS // 2 else cut).rstrip(" ,;:-") + "…"
 
 
 def _title(text: str) -> str:
@@ -39,6 +50,7 @@ def _title(text: str) -> str:
 class TurnInfo:
     id: int
     question: str
+    standalone_question: str  # what the ask searched for (a follow-up rewritten to stand on its own)
     answer: str
     answered: bool
     backend: str
@@ -55,6 +67,7 @@ def _turn_info(turn: ConversationTurn, feedback: Feedback | None) -> TurnInfo:
     return TurnInfo(
         id=turn.id,
         question=turn.question,
+        standalone_question=turn.standalone_question or turn.question,
         answer=turn.answer,
         answered=turn.answered,
         backend=turn.backend,
@@ -132,8 +145,7 @@ def rename_conversation(
     session: Session, conversation_id: int, title: str, visible: Names[str] | None
 ) -> dict[str, Any]:
     conversation, collection = _find(session, conversation_id, visible)
-    conversation.title = _title(title)
-    conversation.updated_at = utcnow()
+    conversation.title = _title(title)  # not "updated": a rename does not move it to the top of the list
     session.commit()
     return _summary(conversation, collection, len(conversation.turns))
 
@@ -178,6 +190,7 @@ def append_turn(session: Session, conversation_id: int, result: dict[str, Any]) 
         conversation_id=conversation_id,
         ordinal=(last or 0) + 1,
         question=result["question"],
+        standalone_question=result.get("standalone_question") or result["question"],
         answer=result.get("answer", ""),
         answered=bool(result.get("answered")),
         backend=result.get("backend", ""),
@@ -186,7 +199,7 @@ def append_turn(session: Session, conversation_id: int, result: dict[str, Any]) 
     )
     session.add(turn)
     if not conversation.title:
-        conversation.title = _title(result["question"])
+        conversation.title = _title_from_question(result["question"])
     conversation.updated_at = utcnow()
     session.commit()
     return turn.id

@@ -2,14 +2,23 @@
 the format of shared/eval/*/questions.jsonl, so that a team's own use becomes its eval set:
 
 - thumbs up on an answer with citations: a regression question, its cited files `relevant` and `evidence`
-  taken from each cited quote (a run of 3-12 words found verbatim in the stored file where it can be read);
+  taken from each cited quote (a run of 3-12 words, or one table row, found verbatim in the stored file where
+  it can be read). The file is read as ingest read it, through the loader registry: a slide's speaker notes, a
+  sheet's cells and a scan's OCR text count, as they did for the answer. HTML is read as its text runs between
+  tags instead, which is what shared/eval/check_evidence.py checks evidence against;
 - thumbs up on a decline: an unanswerable question (the system should keep declining it);
 - thumbs down, or a thumbs up nothing can be checked against: a question to look at, marked
   `"needs_review": true` with empty ground truth; `eval` skips those until someone fills them in.
+
+Every question carries the answer that was rated (`answer`, and again under `feedback.answer_given`).
+
+A follow-up ("What is its default value?") is exported as the standalone question the ask searched for, with
+what was typed (`asked`) and the conversation's earlier turns (`context`), so that it reads on its own.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection as Names
 from html.parser import HTMLParser
@@ -19,17 +28,28 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.loaders import loader_for
+from ingest.loaders.tables import DELIMITER_ROW
+from ingest.types import LoadError
+from rag_service.answering.base import ChatTurn
+from rag_service.answering.condense import condense_by_rule
 from rag_service.collections import find_collection
 from rag_service.db.models import Collection, Conversation, ConversationTurn, Feedback, utcnow
 from rag_service.errors import InvalidInputError, NotFoundError
+from rag_service.indexing import load_options
 from rag_service.settings import Settings
 from rag_service.storage.folder import upload_root
 
+log = logging.getLogger(__name__)
+
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000
+MAX_CONTEXT_TURNS = 25  # earlier exchanges copied with a follow-up's feedback: as many as an ask reads by default
 EVIDENCE_WORDS = (3, 12)
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 _MARKUP_LINE = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>\s?|\||```|~~~)")
+# One Markdown table row on one line ("| 4 | Team | 12 EUR |"), not several run together ("... | | ...")
+_TABLE_ROW = re.compile(r"^\|(?:(?!\|\s*\|).)+\|$")
 
 
 def _norm(text: str) -> str:
@@ -44,6 +64,8 @@ def _to_dict(feedback: Feedback, collection: str) -> dict[str, Any]:
         "rating": feedback.rating,
         "comment": feedback.comment,
         "question": feedback.question,
+        "standalone_question": feedback.standalone_question or feedback.question,
+        "context": list(feedback.context or []),
         "answer": feedback.answer,
         "answered": feedback.answered,
         "citations": list(feedback.citations or []),
@@ -76,10 +98,23 @@ def give_feedback(
         session.add(feedback)
     feedback.rating, feedback.comment = rating, comment.strip()
     feedback.question, feedback.answer, feedback.answered = turn.question, turn.answer, turn.answered
+    feedback.standalone_question = turn.standalone_question
+    feedback.context = _earlier_turns(session, turn)
     feedback.citations, feedback.passages = list(turn.citations or []), list(turn.passages or [])
     feedback.updated_at = utcnow()
     session.commit()
     return _to_dict(feedback, collection)
+
+
+def _earlier_turns(session: Session, turn: ConversationTurn) -> list[dict[str, str]]:
+    """The exchanges before `turn` in its conversation, oldest first: what a follow-up was asked after."""
+    rows = session.execute(
+        select(ConversationTurn.question, ConversationTurn.answer)
+        .where(ConversationTurn.conversation_id == turn.conversation_id, ConversationTurn.ordinal < turn.ordinal)
+        .order_by(ConversationTurn.ordinal.desc())
+        .limit(MAX_CONTEXT_TURNS)
+    ).all()
+    return [{"question": question, "answer": answer} for question, answer in reversed(rows)]
 
 
 def list_feedback(
@@ -123,25 +158,42 @@ class _TextRuns(HTMLParser):
             self.runs.append(data)
 
 
-def _file_runs(path: Path) -> list[str] | None:
-    """The file's text as evidence is matched against: whole for text files, per text run for HTML."""
+def _file_runs(path: Path, settings: Settings) -> list[str] | None:
+    """The file's text as evidence is matched against: each section its loader gives (what ingest indexed), per
+    text run for HTML, whole for a file no loader reads; None where it cannot be read."""
     try:
-        raw = path.read_bytes().decode("utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError:
         return None
-    if path.suffix.lower() not in HTML_SUFFIXES:
-        return [_norm(raw)]
-    parser = _TextRuns()
-    parser.feed(raw)
-    parser.close()
-    return [_norm(run) for run in "".join(parser.runs).split("\x00") if run.strip()]
+    spec = loader_for(path.name)
+    if path.suffix.lower() in HTML_SUFFIXES:
+        parser = _TextRuns()
+        parser.feed(data.decode("utf-8", errors="replace"))
+        parser.close()
+        return [_norm(run) for run in "".join(parser.runs).split("\x00") if run.strip()]
+    if spec is None:
+        return [_norm(data.decode("utf-8", errors="replace"))]
+    try:
+        sections = spec.load(data, path.name, load_options(settings))  # its own time limit, as in ingest
+    except LoadError as exc:
+        log.warning("feedback export: %s cannot be read (%s); its quotes are not checked", path.name, exc)
+        return None
+    except Exception:  # a loader bug on one odd file must not stop the export
+        log.exception("feedback export: reading %s failed", path.name)
+        return None
+    return [_norm(section.text) for section in sections if section.text.strip()]
 
 
 def _candidates(quote: str) -> list[str]:
-    """Word windows of the quote's prose lines (3-12 words), longest first, Markdown line marks left out."""
+    """Word windows of the quote's prose lines (3-12 words), longest first, Markdown line marks left out; a
+    quoted table row stands as it is, its cells between the pipes (a sheet's answer cites the row it read)."""
     lo, hi = EVIDENCE_WORDS
     found: list[str] = []
     for line in quote.splitlines():
+        row = line.strip()
+        if _TABLE_ROW.match(row) and not DELIMITER_ROW.match(row):
+            found.append(_norm(row[1:-1]))
+            continue
         if _MARKUP_LINE.match(line):
             continue
         words = line.split()
@@ -178,16 +230,46 @@ def _review(base: dict[str, Any], why: str) -> dict[str, Any]:
     }
 
 
+def standalone(feedback: Feedback) -> str:
+    """The question the ask searched for: saved with the turn; for feedback kept from before it was, a
+    follow-up made standalone again by the rule the extractive answerer uses, from the copied context."""
+    if feedback.standalone_question:
+        return feedback.standalone_question
+    history = [
+        ChatTurn(role, str(turn.get(key, "")))
+        for turn in feedback.context or []
+        for role, key in (("user", "question"), ("assistant", "answer"))
+    ]
+    return condense_by_rule(feedback.question, history)
+
+
+def _question_fields(feedback: Feedback) -> dict[str, Any]:
+    """`question`, and for a follow-up what was typed and the turns it followed."""
+    searched = standalone(feedback)
+    if searched == feedback.question:
+        return {"question": feedback.question}
+    return {"question": searched, "asked": feedback.question, "context": list(feedback.context or [])}
+
+
 def export_questions(session: Session, settings: Settings, collection_name: str) -> list[dict[str, Any]]:
     collection = find_collection(session, collection_name)
     root = source_root(settings, collection)
+    read: dict[str, list[str] | None] = {}  # each file loaded once (OCR takes seconds a page)
+
+    def runs_of(path: str) -> list[str] | None:
+        if path not in read:
+            read[path] = _file_runs(root / path, settings)
+        return read[path]
+
     rows = session.scalars(select(Feedback).where(Feedback.collection_id == collection.id).order_by(Feedback.id))
     questions = []
     for feedback in rows:
         base = {
             "id": f"{collection.name}-fb-{feedback.id:04d}",
-            "question": feedback.question,
-            "answer": feedback.answer if feedback.rating == "up" else "",
+            **_question_fields(feedback),
+            # The answer the user rated, for every kind: a reviewer corrects a thumbs-down's rather than starting
+            # from nothing (an empty one read as if no answer had been given); `eval` reads only the ground truth.
+            "answer": feedback.answer,
             "feedback": {"rating": feedback.rating, "comment": feedback.comment, "answer_given": feedback.answer},
         }
         if feedback.rating == "down":
@@ -200,7 +282,7 @@ def export_questions(session: Session, settings: Settings, collection_name: str)
         evidence: list[str] = []
         for citation in feedback.citations or []:
             path = str(citation.get("path", ""))
-            found = _evidence(str(citation.get("quote", "")), _file_runs(root / path))
+            found = _evidence(str(citation.get("quote", "")), runs_of(path)) if path else None
             if not path or found is None:
                 continue
             if path not in relevant:

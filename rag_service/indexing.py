@@ -33,7 +33,15 @@ from rag_service.collections import get_or_create_collection
 from rag_service.db.embedding_cache import load_cached_vectors, store_cached_vectors
 from rag_service.db.models import Chunk, Collection, Document, IngestRun, utcnow
 from rag_service.embedders import Embedder
-from rag_service.leases import Claim, Heartbeat, claim_run, lease_dead, owner_alive, run_owner
+from rag_service.leases import (
+    Claim,
+    Heartbeat,
+    claim_run,
+    from_earlier_process,
+    lease_dead,
+    owner_alive,
+    run_owner,
+)
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings
 from rag_service.stores.changelog import record_changes
@@ -85,6 +93,7 @@ class IngestSummary:
 
 
 ProgressCallback = Callable[[IngestSummary, str], None]
+SAVING_INDEX = "saving the search index"  # the step after the last file
 
 
 class IngestCancelledError(Exception):
@@ -291,6 +300,8 @@ def _run_claimed(
     finally:
         summary.seconds = time.monotonic() - started
     if indexes:
+        if progress:  # a large index takes seconds to write: the job says so rather than looking stuck
+            progress(summary, SAVING_INDEX)
         runtime.indexes.save(indexes)
     _finish_run(runtime, summary)
 
@@ -308,14 +319,21 @@ def close_dead_runs(runtime: Runtime, collection_id: int | None = None) -> int:
             query = query.where(IngestRun.collection_id == collection_id)
         for run in session.scalars(query):
             if run.owner == me:
-                continue  # this process's own runs are live
-            if run.status == "running":
+                # this process's own runs are live, unless they are an earlier process's that had its host and
+                # pid (a restarted container)
+                dead = from_earlier_process(run)
+            elif run.status == "running":
                 dead = lease_dead(run, runtime.settings.job_lease_seconds)
             else:
                 dead = owner_alive(run.owner) is False
             if dead:
                 run.status, run.finished_at = "interrupted", utcnow()
-                run.error = run.error or "interrupted: its process stopped before the run finished"
+                run.error = run.error or (
+                    "interrupted again: its process stopped after the job was resumed; the collection's next "
+                    "upload ingests the stored files left"
+                    if run.resumes
+                    else "interrupted: its process stopped before the run finished"
+                )
                 closed += 1
         session.commit()
     return closed

@@ -1,7 +1,8 @@
 """Ingest jobs as the API sees them: submit, state, progress, cancel, whichever queue runs them.
 
 A job is an `ingest_runs` row, the one record of its state: `queued` until it is claimed (leases.py), then
-`running`, then `done`, `failed`, `cancelled`, or `interrupted` when its process died. The queue that runs it
+`running`, then `done`, `failed`, `cancelled`, or `interrupted` when its process died (an interrupted upload
+job is queued again, once, when a server or worker starts: jobqueue/resume.py). The queue that runs it
 is chosen by the settings (jobqueue/): the API process's own threads, or Celery workers on any machine. Any
 replica shows any job from its row (at most a second behind), and a cancel asked for on any replica reaches
 the process running it through that row.
@@ -9,6 +10,7 @@ the process running it through that row.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -19,10 +21,12 @@ from rag_service.errors import NotFoundError
 from rag_service.indexing import close_dead_runs, start_run
 from rag_service.jobqueue import build_job_queue
 from rag_service.jobqueue.base import TERMINAL, JobState, state_from_row
+from rag_service.jobqueue.resume import AFTER_SERVER_RESTART, resume_interrupted
 from rag_service.runtime import Runtime
 from rag_service.storage import build_originals_store
 
 __all__ = ["TERMINAL", "JobManager", "JobState"]
+log = logging.getLogger(__name__)
 
 
 class JobManager:
@@ -41,6 +45,10 @@ class JobManager:
 
     def start(self) -> None:
         self.queue.start()
+        try:
+            resume_interrupted(self.runtime, self.queue.name, self.queue.enqueue, AFTER_SERVER_RESTART)
+        except Exception:  # the server still serves; the jobs stay interrupted, as their rows say
+            log.exception("resuming interrupted upload jobs failed")
 
     def stop(self) -> None:
         self.queue.stop()

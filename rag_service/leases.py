@@ -56,6 +56,20 @@ def owner_alive(owner: str | None) -> bool | None:
     return True
 
 
+# Any run this process creates, claims or resumes is touched after this: one that names this host and pid but
+# was last touched before it belongs to an earlier process that had them (a restarted container's server is
+# often pid 1 again, or the same pid as before).
+PROCESS_STARTED = utcnow()
+
+
+def from_earlier_process(run: IngestRun) -> bool:
+    """Whether a run naming this process (host:pid) was in fact an earlier process's, now gone."""
+    if run.owner != run_owner():
+        return False
+    touched = [t for t in (as_utc(run.heartbeat_at), as_utc(run.resumed_at), as_utc(run.created_at)) if t]
+    return bool(touched) and max(touched) < PROCESS_STARTED
+
+
 def lease_dead(run: IngestRun, lease_seconds: float, now: datetime | None = None) -> bool:
     """Whether a running run's process is gone: known dead on this host, or silent for longer than the lease
     (a live pid with a stale heartbeat is another process that got the number)."""

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     libreoffice: str = "soffice"  # converts legacy .doc/.ppt/.xls; "" turns the conversion off
     # Background jobs run on this many threads, never two of one collection at once.
     job_workers: int = 2
+    # An upload job interrupted because its process stopped (a server killed mid-ingest) is taken up again when
+    # a server or worker starts, at most this many times (0: never): its files are already stored.
+    job_resumes: int = 1
 
     # Several machines. With a broker, ingest jobs go to Celery workers (`rag-service worker`); without one they
     # run on the API process's threads. auto: celery when broker_url is set, else thread (rag_service/jobqueue/).

@@ -4,35 +4,43 @@
 import { call } from "./api.js";
 import { describeError, element } from "./dom.js";
 import { t } from "./i18n.js";
+import { renderMarkdown } from "./markdown.js";
 import { openPassage, placeOf } from "./passages.js";
 
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const MARKER = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+
+// The numbers people read: an answer's markers point into the search's full list of passages ([2] is the
+// second passage found), so an answer citing only the second and fourth would show [2] and [4] with no [1].
+// Labels count the cited passages in the order the answer first cites them; the API keeps the hit numbers.
+export function citationLabels(text, citations) {
+  const known = new Set(citations.map((c) => c.n));
+  const labels = new Map();
+  for (const match of text.matchAll(MARKER)) {
+    for (const n of match[1].split(",").map((s) => Number(s.trim()))) {
+      if (known.has(n) && !labels.has(n)) labels.set(n, labels.size + 1);
+    }
+  }
+  for (const c of citations) if (!labels.has(c.n)) labels.set(c.n, labels.size + 1);
+  return labels;
 }
 
-// Raw HTML in an answer (quoted from a document) is shown as text, never interpreted; DOMPurify then removes
-// anything executable that Markdown itself can make (javascript: links, event attributes).
-const markdown = new window.marked.Marked({ gfm: true, breaks: true });
-markdown.use({ renderer: { html: (token) => escapeHtml(token.text ?? token.raw ?? "") } });
-const SANITISE = {
-  RETURN_DOM_FRAGMENT: true,
-  FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "img", "svg", "math", "iframe", "object", "embed", "video", "audio"],
-  FORBID_ATTR: ["style", "class", "id"],
-};
-window.DOMPurify.addHook("afterSanitizeAttributes", (node) => {
-  if (node.tagName === "A") { node.setAttribute("target", "_blank"); node.setAttribute("rel", "noopener noreferrer"); }
-});
+// The answer with its markers renumbered as shown (what "Copy" copies).
+function relabelled(text, labels) {
+  return text.replace(MARKER, (marker, numbers) => {
+    const mapped = numbers.split(",").map((s) => labels.get(Number(s.trim())));
+    return mapped.every(Boolean) ? `[${mapped.join(", ")}]` : marker;
+  });
+}
 
-function renderAnswer(container, text, citations, onOpen) {
+function renderAnswer(container, text, citations, labels, onOpen) {
   // A marker after a closing fence ("``` [1]") would keep the fence open: it goes on the next line.
   const fenced = text.replace(/^([ \t]*(?:```+|~~~+))[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)+)$/gm, "$1\n$2");
-  container.replaceChildren(window.DOMPurify.sanitize(markdown.parse(fenced), SANITISE));
-  for (const pre of container.querySelectorAll("pre")) pre.classList.add("code");
-  linkCitations(container, citations, onOpen);
+  container.replaceChildren(renderMarkdown(fenced));
+  linkCitations(container, citations, labels, onOpen);
 }
 
 // [n] markers in the rendered text (not inside code or links) become links to the cited passage.
-function linkCitations(container, citations, onOpen) {
+function linkCitations(container, citations, labels, onOpen) {
   const byNumber = new Map(citations.map((c) => [c.n, c]));
   const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT, {
     acceptNode: (node) => (node.parentElement.closest("code, pre, a") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
@@ -48,7 +56,7 @@ function linkCitations(container, citations, onOpen) {
       for (const n of match[1].split(",").map((s) => Number(s.trim()))) {
         const citation = byNumber.get(n);
         parts.push(citation
-          ? element("a", { href: "#", class: "cite", "aria-label": `${t("sources")} ${n}`, onclick: (e) => { e.preventDefault(); onOpen(citation); } }, `[${n}]`)
+          ? element("a", { href: "#", class: "cite", "aria-label": `${t("sources")} ${labels.get(n)}`, onclick: (e) => { e.preventDefault(); onOpen(citation); } }, `[${labels.get(n)}]`)
           : `[${n}]`);
       }
       last = match.index + match[0].length;
@@ -58,13 +66,15 @@ function linkCitations(container, citations, onOpen) {
   }
 }
 
-// One entry per passage, labelled with the very number its marker has in the answer ([2] stays [2]).
-export function sourcesList(items, onOpen) {
+// One entry per passage, labelled with the number its marker shows in the answer; without labels (the closest
+// passages of a partial answer, which the answer does not cite), by place alone.
+export function sourcesList(items, onOpen, labels = null) {
   const seen = new Set();
   const unique = items.filter((item) => { const n = item.n ?? item.rank; if (seen.has(n)) return false; seen.add(n); return true; });
+  if (labels) unique.sort((a, b) => (labels.get(a.n) ?? 0) - (labels.get(b.n) ?? 0));
   return element("ul", { class: "sources" },
     unique.map((item) => element("li", {},
-      element("span", { class: "source-n" }, `[${item.n ?? item.rank}]`), " ",
+      labels ? element("span", { class: "source-n" }, `[${labels.get(item.n)}]`) : null, labels ? " " : null,
       element("button", { type: "button", onclick: () => onOpen(item) }, placeOf(item)))));
 }
 
@@ -123,11 +133,12 @@ function answerHeader(result, question) {
 // A finished answer (streamed now, or a saved turn reopened): Markdown, sources, copy, feedback.
 export function showAnswer(bubble, answer, result, question) {
   const open = (item) => openPassage(item, question, result.answer);
+  const labels = citationLabels(result.answer, result.citations);
   bubble.querySelector(".answer-status")?.remove();
   answer.before(answerHeader(result, question));
-  renderAnswer(answer, result.answer, result.citations, open);
+  renderAnswer(answer, result.answer, result.citations, labels, open);
   if (!result.answered) bubble.classList.add("declined");
-  if (result.citations.length) bubble.append(sourcesList(result.citations, open));
+  if (result.citations.length) bubble.append(sourcesList(result.citations, open, labels));
   // A partial answer: the passages that are about the question, for the reader to judge.
   if (result.status === "partial" && result.hits?.length) {
     bubble.append(element("h4", {}, t("closestPassages")), sourcesList(result.hits, open));
@@ -136,7 +147,8 @@ export function showAnswer(bubble, answer, result, question) {
     bubble.append(element("div", { class: "unsupported", role: "note" },
       element("strong", {}, t("unsupported")), element("ul", {}, result.unsupported.map((s) => element("li", {}, s)))));
   }
-  const copyButton = element("button", { type: "button", class: "ghost", onclick: () => copyText(result.answer, copyButton) }, t("copy"));
+  const shown = relabelled(result.answer, labels);
+  const copyButton = element("button", { type: "button", class: "ghost", onclick: () => copyText(shown, copyButton) }, t("copy"));
   const actions = element("div", { class: "actions" }, copyButton);
   if (result.turn_id) actions.append(...feedbackControls(result.turn_id, result.feedback));
   bubble.append(actions);

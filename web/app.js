@@ -8,7 +8,9 @@ import { ask, renderBackends, updateCount, updateScriptHint } from "./chat.js";
 import {
   checkName, createCollection, deleteCollection, loadCollections, renderCollections, setCollectionHooks, showCollection,
 } from "./collections.js";
-import { loadConversations, newConversation, openConversation, renderConversations } from "./conversations.js";
+import {
+  loadConversations, newConversation, openConversation, renderConversations, toggleAllConversations,
+} from "./conversations.js";
 import { $, hideBanner, openKeyDialog, reportError, setDrawer } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { conversationKey, state } from "./state.js";
@@ -32,6 +34,7 @@ function selectTab(name) {
 // Another collection selected: its upload panel, its last conversation, its documents.
 function collectionSwitched(collection) {
   state.documentsOffset = 0;
+  state.conversations = []; // the other collection's, until this one's are loaded
   renderUploadPanel();
   if (!state.jobs.has(collection.name)) restoreLastJob(collection.name);
   const saved = Number(localStorage.getItem(conversationKey(collection.name)));
@@ -48,7 +51,7 @@ function closeKeyDialog() {
   const choice = $("#key-dialog").returnValue;
   if (choice === "save") setApiKey($("#key-input").value.trim());
   if (choice === "clear") setApiKey("");
-  if (choice) { hideBanner(); loadCollections(); }
+  if (choice) { hideBanner(); loadCollections(); loadBackends(); }
 }
 
 // ---- start ----------------------------------------------------------------------------------
@@ -65,6 +68,8 @@ async function loadBackends() {
     $("#question").maxLength = features.max_question_chars;
     updateCount();
     updateScriptHint();
+    // The key button only where the server asks for keys (or one is kept, to change or clear it).
+    $("#key-button").hidden = !info.auth_required && !apiKey();
     if (info.auth_required && !apiKey()) openKeyDialog();
   } catch (error) {
     reportError(error);
@@ -119,11 +124,14 @@ function bind() {
   $("#sync-form").addEventListener("submit", syncFolder);
   $("#prev-page").addEventListener("click", previousDocuments);
   $("#next-page").addEventListener("click", nextDocuments);
-  $("#key-button").addEventListener("click", openKeyDialog);
+  $("#key-button").addEventListener("click", () => openKeyDialog());
+  $("#more-conversations").addEventListener("click", toggleAllConversations);
   $("#key-dialog").addEventListener("close", closeKeyDialog);
 }
 
 setLanguage(language());
+// On a phone the answer options start folded: the conversation gets the screen.
+if (window.matchMedia("(max-width: 760px)").matches) $("#chat-options-box").open = false;
 bind();
 loadBackends();
 loadCollections();

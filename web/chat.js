@@ -48,6 +48,7 @@ export async function ask(event) {
   $("#ask-button").disabled = true;
   box.value = "";
   updateCount();
+  updateScriptHint(); // the hint was about the question just sent
   const messages = $("#messages");
   messages.append(element("li", { class: "message user" }, question));
   const answer = element("div", { class: "answer" }, t("thinking"));
@@ -60,7 +61,7 @@ export async function ask(event) {
     else await streamChat(question, request, bubble, answer);
   } catch (error) {
     answer.replaceChildren(errorBlock(describeError(error)));
-    if (!box.value) { box.value = question; updateCount(); } // the question is kept, to fix and send again
+    if (!box.value) { box.value = question; updateCount(); updateScriptHint(); } // kept, to fix and send again
     if (error instanceof ApiError && error.status === 401) openKeyDialog();
   } finally {
     bubble.removeAttribute("aria-busy");

@@ -2,8 +2,8 @@
 // What the other screens do when the selection changes is app.js's business (setCollectionHooks), so this
 // module imports none of them.
 
-import { call } from "./api.js";
-import { $, element, reportError, setDrawer, showBanner } from "./dom.js";
+import { ApiError, call } from "./api.js";
+import { $, clearErrorAt, element, reportError, setDrawer, showBanner, showErrorAt } from "./dom.js";
 import { t } from "./i18n.js";
 import { LAST_COLLECTION, conversationKey, state } from "./state.js";
 
@@ -66,7 +66,7 @@ function selectCollection(collection) {
 export function showCollection(collection) {
   $("#empty-state").hidden = Boolean(collection);
   $("#collection-view").hidden = !collection;
-  $("#conversations").hidden = !collection;
+  if (!collection) $("#conversations").hidden = true; // shown by conversations.js once it has any to list
   if (!collection) { state.current = null; return; }
   $("#collection-title").textContent = collection.name;
   $("#collection-stats").textContent = stats(collection);
@@ -92,6 +92,8 @@ export async function createCollection(event) {
   event.preventDefault();
   const form = event.target;
   const name = form.name.value.trim();
+  const button = form.querySelector("button[type=submit]");
+  clearErrorAt(button);
   try {
     await call("POST", "/api/collections", { name, embedder: form.embedder.value });
     form.reset();
@@ -100,13 +102,17 @@ export async function createCollection(event) {
     setDrawer(false);
     hooks.created(name);
   } catch (error) {
-    reportError(error);
+    const conflict = error instanceof ApiError && error.status === 409;
+    showErrorAt(button, error, conflict ? { action: t("actionConflictName") } : {});
+    if (conflict) form.name.focus();
   }
 }
 
 export async function deleteCollection() {
   const name = state.current?.name;
   if (!name || !confirm(t("confirmDelete", { name }))) return;
+  const button = $("#delete-collection");
+  clearErrorAt(button);
   try {
     await call("DELETE", `/api/collections/${encodeURIComponent(name)}`);
     localStorage.removeItem(conversationKey(name));
@@ -114,6 +120,6 @@ export async function deleteCollection() {
     state.current = null;
     await loadCollections();
   } catch (error) {
-    reportError(error);
+    showErrorAt(button, error);
   }
 }

@@ -3,7 +3,7 @@
 
 import { ApiError, call } from "./api.js";
 import { showAnswer } from "./answers.js";
-import { $, element, reportError, setDrawer } from "./dom.js";
+import { $, clearErrorAt, element, setDrawer, showErrorAt } from "./dom.js";
 import { t } from "./i18n.js";
 import { conversationKey, state } from "./state.js";
 
@@ -21,26 +21,64 @@ export async function loadConversations() {
     const data = await call("GET", `/api/collections/${encodeURIComponent(name)}/conversations`);
     if (state.current?.name !== name) return;
     state.conversations = data.conversations;
+    clearErrorAt($("#conversation-list"));
   } catch (error) {
-    reportError(error);
+    showErrorAt($("#conversation-list"), error);
     return;
   }
   renderConversations();
 }
 
+const SHOWN = 8; // newest first; the rest behind "Show all", so the sidebar does not grow without limit
+let showAll = false;
+
+// The list is one stop for Tab: arrow keys move between conversations (the focused one is the only one Tab
+// reaches), and only the open conversation's rename and delete buttons are in the tab order.
+function moveFocus(event) {
+  const buttons = [...$("#conversation-list").querySelectorAll("button.open")];
+  const index = buttons.indexOf(event.target);
+  if (index < 0) return;
+  const target = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: buttons.length - 1 }[event.key];
+  if (target === undefined) return;
+  event.preventDefault();
+  const next = buttons[Math.max(0, Math.min(buttons.length - 1, target))];
+  for (const b of buttons) b.tabIndex = b === next ? 0 : -1;
+  next.focus();
+}
+
 export function renderConversations() {
   const list = $("#conversation-list");
-  list.replaceChildren(...state.conversations.map((c) => {
+  const conversations = state.conversations;
+  $("#conversations").hidden = !state.current || !conversations.length;
+  const currentIndex = conversations.findIndex((c) => c.id === state.conversationId);
+  // The open conversation stays listed even when it is older than the ones shown.
+  const shown = showAll ? conversations : conversations.filter((c, i) => i < SHOWN || i === currentIndex);
+  const focusable = currentIndex >= 0 ? state.conversationId : shown[0]?.id;
+  list.replaceChildren(...shown.map((c) => {
     const title = c.title || t("untitled");
+    const current = c.id === state.conversationId;
+    const tab = current ? 0 : -1; // rename and delete: in the tab order for the open conversation only
     return element("li", { class: "conversation", "data-id": c.id },
       element("button", {
-        type: "button", class: "open", "aria-current": c.id === state.conversationId ? "true" : "false",
+        type: "button", class: "open", title, "aria-current": current ? "true" : "false", tabindex: c.id === focusable ? 0 : -1,
         onclick: () => { openConversation(c.id); setDrawer(false); },
-      }, title, element("small", {}, t("turns", { count: c.turns }))),
-      element("button", { type: "button", class: "ghost icon", title: t("rename"), "aria-label": `${t("rename")}: ${title}`, onclick: () => renameConversation(c) }, "✎"),
-      element("button", { type: "button", class: "ghost icon danger", title: t("deleteConversation"), "aria-label": `${t("deleteConversation")}: ${title}`, onclick: () => deleteConversation(c) }, "×"),
+        onkeydown: (e) => {
+          if (e.key === "F2") { e.preventDefault(); renameConversation(c); } else if (e.key === "Delete") { e.preventDefault(); deleteConversation(c); } else moveFocus(e);
+        },
+      }, element("span", { class: "title" }, title), element("small", {}, t("turns", { count: c.turns }))),
+      element("button", { type: "button", class: "ghost icon", tabindex: tab, title: t("rename"), "aria-label": `${t("rename")}: ${title}`, onclick: () => renameConversation(c) }, "✎"),
+      element("button", { type: "button", class: "ghost icon danger", tabindex: tab, title: t("deleteConversation"), "aria-label": `${t("deleteConversation")}: ${title}`, onclick: () => deleteConversation(c) }, "×"),
     );
   }));
+  const more = $("#more-conversations");
+  more.hidden = conversations.length <= SHOWN;
+  more.textContent = showAll ? t("fewerConversations") : t("moreConversations", { count: conversations.length });
+  more.setAttribute("aria-expanded", String(showAll));
+}
+
+export function toggleAllConversations() {
+  showAll = !showAll;
+  renderConversations();
 }
 
 export async function openConversation(id) {
@@ -49,7 +87,7 @@ export async function openConversation(id) {
     conversation = await call("GET", `/api/conversations/${id}`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) { newConversation(); return; } // deleted meanwhile
-    reportError(error);
+    showErrorAt($("#messages"), error);
     return;
   }
   if (state.current?.name !== conversation.collection) return;
@@ -71,22 +109,26 @@ export async function openConversation(id) {
 async function renameConversation(conversation) {
   const title = prompt(t("renamePrompt"), conversation.title || "");
   if (title === null || !title.trim()) return;
+  const anchor = $("#conversation-list");
+  clearErrorAt(anchor);
   try {
     await call("PATCH", `/api/conversations/${conversation.id}`, { title: title.trim() });
     await loadConversations();
   } catch (error) {
-    reportError(error);
+    showErrorAt(anchor, error);
   }
 }
 
 async function deleteConversation(conversation) {
   if (!confirm(t("confirmDeleteConversation", { title: conversation.title || t("untitled") }))) return;
+  const anchor = $("#conversation-list");
+  clearErrorAt(anchor);
   try {
     await call("DELETE", `/api/conversations/${conversation.id}`);
     if (conversation.id === state.conversationId) newConversation();
     await loadConversations();
   } catch (error) {
-    reportError(error);
+    showErrorAt(anchor, error);
   }
 }
 

@@ -1,7 +1,7 @@
 // Page helpers every screen uses: building elements, the banner, errors in words, the key dialog, the drawer.
 
 import { ApiError, apiKey } from "./api.js";
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 import { state } from "./state.js";
 
 export const $ = (selector) => document.querySelector(selector);
@@ -37,39 +37,72 @@ export function hideBanner() {
   $("#banner").hidden = true;
 }
 
-// One human sentence for the person, and the server's own words behind a "details" toggle.
+// What went wrong in the server's own words (its message names the thing and the reason), and what to do.
+// A request that never reached the server, or an answer without a message, gets a sentence of ours.
 export function describeError(error) {
-  if (!(error instanceof ApiError)) return { text: t("genericError"), detail: error.message || String(error) };
-  const detail = error.message || "";
-  if (error.status === 0) return { text: t("unreachable"), detail: "" };
-  if (error.status === 401) return { text: t("unauthorized"), detail };
-  if (error.status === 403) return { text: t("forbidden"), detail };
-  if (error.status === 404) return { text: t("notFound"), detail };
-  if (error.status === 413) return { text: t("tooLarge"), detail };
-  if (error.status === 422 && detail.startsWith("question:")) {
-    return { text: t("questionTooLong", { max: state.features.max_question_chars }), detail };
+  if (!(error instanceof ApiError)) return { text: t("genericError"), action: t("actionRetry"), detail: error.message || String(error) };
+  const message = error.message || "";
+  if (error.status === 0) return { text: t("unreachable"), action: t("actionUnreachable"), detail: "" };
+  if (error.status === 422 && message.startsWith("question:")) {
+    return { text: t("questionTooLong", { max: state.features.max_question_chars }), action: t("actionShorten"), detail: "" };
   }
-  if (error.status === 400 || error.status === 422) return { text: t("invalidInput"), detail };
-  if (error.status === 503) return { text: t("backendUnavailable"), detail };
-  if (error.status === 504) return { text: t("timeout"), detail };
-  return { text: t("genericError"), detail };
+  const fallback = {
+    401: "unauthorized", 403: "forbidden", 404: "notFound", 409: "conflict", 413: "tooLarge", 503: "backendUnavailable", 504: "timeout",
+  }[error.status] || (error.status === 400 || error.status === 422 ? "invalidInput" : "genericError");
+  const action = {
+    401: "actionKey", 403: "actionForbidden", 404: "actionReload", 409: "actionConflict", 413: "actionTooLarge",
+    429: "actionWait", 503: "actionUnavailable", 504: "actionRetry",
+  }[error.status] || (error.status === 400 || error.status === 422 ? "actionFix" : "actionRetry");
+  // The server writes English: another language gets our sentence, with the server's specifics after it.
+  const specific = message && message !== `http_${error.status}` ? sentence(message) : "";
+  const text = !specific ? t(fallback) : language() === "en" ? specific : `${t(fallback)} (${specific})`;
+  return { text, action: t(action), detail: "" };
 }
 
-export function errorBlock({ text, detail }) {
-  return element("div", { class: "error-text" }, text,
+// "collection 'x' already exists" → "Collection 'x' already exists."
+function sentence(message) {
+  const text = message.charAt(0).toUpperCase() + message.slice(1);
+  return /[.!?。！？]$/.test(text) ? text : `${text}.`;
+}
+
+export function errorBlock({ text, action, detail }) {
+  return element("div", { class: "error-text", role: "alert" }, text, action ? ` ${action}` : "",
     detail ? element("details", { class: "error-details" }, element("summary", {}, t("details")), element("pre", {}, detail)) : null);
 }
 
+// An error shown where the eye is: right after the control (or inside the area) that caused it, scrolled into
+// view. `anchor` is that control; the message replaces any earlier one of the same control.
+export function showErrorAt(anchor, error, { action } = {}) {
+  const described = describeError(error);
+  if (action) described.action = action;
+  clearErrorAt(anchor);
+  const block = errorBlock(described);
+  block.classList.add("field-error");
+  block.dataset.for = anchor.id || "";
+  anchor.after(block);
+  block.scrollIntoView({ block: "nearest" });
+  if (error instanceof ApiError && error.status === 401) openKeyDialog(described.text);
+  return block;
+}
+
+export function clearErrorAt(anchor) {
+  const next = anchor.nextElementSibling;
+  if (next?.classList.contains("field-error")) next.remove();
+}
+
+// Errors that belong to no control (the page could not load its collections): the banner at the top.
 export function reportError(error) {
-  const { text, detail } = describeError(error);
-  showBanner(text, "error", detail);
-  if (error instanceof ApiError && error.status === 401) openKeyDialog();
+  const { text, action, detail } = describeError(error);
+  showBanner(`${text} ${action}`.trim(), "error", detail);
+  if (error instanceof ApiError && error.status === 401) openKeyDialog(text);
 }
 
 // ---- API key (what a 401 asks for; app.js acts on the dialog's close) ------------------------
 
-export function openKeyDialog() {
+export function openKeyDialog(reason = "") {
   const dialog = $("#key-dialog");
+  $("#key-error").textContent = reason;
+  $("#key-error").hidden = !reason;
   if (dialog.open) return;
   $("#key-input").value = apiKey();
   dialog.showModal();

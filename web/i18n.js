@@ -19,7 +19,10 @@ const STRINGS = {
     confirmDeleteDocument: "Remove “{path}” from the collection?", delete: "Delete",
     uploading: "Uploading {count} files…", queued: "Waiting for an earlier ingest to finish…",
     progress: "{done} of {total} files · {chunks} chunks embedded", done: "Done: {added} added, {updated} updated, {unchanged} unchanged, {failed} failed.",
-    jobFailed: "Ingest failed: {error}", cancelled: "Ingest cancelled.", interrupted: "Ingest interrupted: its process stopped. Upload again to finish.", cancel: "Cancel",
+    jobFailed: "Ingest failed: {error}", cancelled: "Ingest cancelled.", interrupted: "Ingest interrupted: its process stopped. It resumes by itself when the server starts again.",
+    interruptedAgain: "Ingest interrupted again after it was resumed. Upload again to finish.",
+    interruptedSync: "Ingest interrupted: its process stopped. Sync the folder again to finish.",
+    resumedNote: "This upload was interrupted when the server stopped, and resumed by itself when it started again.", cancel: "Cancel",
     failedFile: "{path}: {reason}", sources: "Sources", copy: "Copy", copied: "Copied",
     status_answered: "Answered", status_partial: "Partial: the documents may not answer this", status_declined: "Not in the documents",
     searchedFor: "Searched for: {question}", closestPassages: "Closest passages",
@@ -47,11 +50,29 @@ const STRINGS = {
     progressRead: "Read and split {read} of {total} files ({split} chunks) · embedded {embedded} chunks · {done} files indexed",
     eta: "about {time} left", etaUnknown: "estimating time left…", minutes: "{m} min {s} s", seconds: "{s} s",
     skippedCount: "{count} files skipped (not supported, ignored or too big)", skippedFile: "{path}: {reason}",
-    cancelledKept: "Cancelled. {done} of {total} files were finished and are kept; the other {left} were not indexed. Upload again to finish.",
+    cancelledKept: "Cancelled. {done} of {total} files were finished and are kept; the other {count} were not indexed. Upload again to finish.",
     cancelling: "Cancelling at the next file…", showMore: "Show full passage", showLess: "Show less",
     embedder_minilm: "English (MiniLM)", embedder_multilingual: "Multilingual",
     backend_extractive: "extractive (quotes passages, no model)", backend_llamacpp: "llamacpp (local model)", backend_openai: "openai (LLM server)",
     status_ok: "indexed", status_failed: "failed", closeDrawer: "Close",
+    actionRetry: "Try again; if it keeps failing, the server log says why.",
+    actionUnreachable: "Check that rag-service is running, then try again.",
+    actionShorten: "Shorten it and send it again.", actionKey: "Enter a valid API key.",
+    actionForbidden: "Ask an admin for access.", actionReload: "Reload the page to see what is there now.",
+    actionConflict: "Choose another name.", actionConflictName: "Choose another name, or select it in the list of collections.",
+    actionTooLarge: "Upload fewer or smaller files at a time.", actionWait: "Wait a moment, then try again.",
+    actionUnavailable: "Try again in a moment, or choose another answer backend.", actionFix: "Correct it and try again.",
+    finishing: "Finishing: writing the last files and saving the index…",
+    readingFiles: "Reading {count} files…", readingFiles_one: "Reading 1 file…",
+    filesRead: "Read {count} of {total} files", filesRead_total_one: "Read {count} of 1 file",
+    passagesEmbedded: "embedded {embedded} of {count} passages", passagesEmbedded_one: "embedded {embedded} of 1 passage",
+    passagesEmbeddedAbout: "embedded {embedded} of about {count} passages",
+    filesFinished: "{count} of {total} files finished",
+    doneUnchanged: "Done: nothing changed; all {count} files were already indexed.", doneUnchanged_one: "Done: nothing changed; the file was already indexed.",
+    turns_one: "1 question", uploading_one: "Uploading 1 file…",
+    skippedCount_one: "1 file skipped (not supported, ignored or too big)",
+    cancelledKept_one: "Cancelled. {done} of {total} files were finished and are kept; the other one was not indexed. Upload again to finish.",
+    moreConversations: "Show all {count} conversations", fewerConversations: "Show fewer", options: "Options", conflict: "That already exists.",
   },
   zh: {
     apiKey: "API 密钥", language: "语言", collections: "文档集", newCollection: "新建文档集",
@@ -71,7 +92,10 @@ const STRINGS = {
     confirmDeleteDocument: "从文档集中移除“{path}”？", delete: "删除",
     uploading: "正在上传 {count} 个文件…", queued: "正在等待之前的导入完成…",
     progress: "已处理 {done}/{total} 个文件 · 已嵌入 {chunks} 个分块", done: "完成：新增 {added}，更新 {updated}，未变 {unchanged}，失败 {failed}。",
-    jobFailed: "导入失败：{error}", cancelled: "导入已取消。", interrupted: "导入中断：处理进程已停止。请重新上传以完成。", cancel: "取消",
+    jobFailed: "导入失败：{error}", cancelled: "导入已取消。", interrupted: "导入中断：处理进程已停止。服务器再次启动时会自动继续。",
+    interruptedAgain: "继续导入后再次中断。请重新上传以完成。",
+    interruptedSync: "导入中断：处理进程已停止。请重新同步该文件夹以完成。",
+    resumedNote: "服务器停止时此次上传被中断，服务器再次启动后已自动继续。", cancel: "取消",
     failedFile: "{path}：{reason}", sources: "来源", copy: "复制", copied: "已复制",
     status_answered: "已回答", status_partial: "部分：文档可能没有回答这个问题", status_declined: "文档中没有",
     searchedFor: "搜索的是：{question}", closestPassages: "最接近的段落",
@@ -99,11 +123,26 @@ const STRINGS = {
     progressRead: "已读取并切分 {read}/{total} 个文件（{split} 个分块）· 已嵌入 {embedded} 个分块 · 已索引 {done} 个文件",
     eta: "预计还需 {time}", etaUnknown: "正在估算剩余时间…", minutes: "{m} 分 {s} 秒", seconds: "{s} 秒",
     skippedCount: "跳过了 {count} 个文件（不支持、被忽略或太大）", skippedFile: "{path}：{reason}",
-    cancelledKept: "已取消。{total} 个文件中已完成的 {done} 个会保留；其余 {left} 个未被索引。重新上传即可完成。",
+    cancelledKept: "已取消。{total} 个文件中已完成的 {done} 个会保留；其余 {count} 个未被索引。重新上传即可完成。",
     cancelling: "将在当前文件完成后取消…", showMore: "显示完整段落", showLess: "收起",
     embedder_minilm: "英文 (MiniLM)", embedder_multilingual: "多语言",
     backend_extractive: "摘录（引用段落，不用模型）", backend_llamacpp: "llamacpp（本地模型）", backend_openai: "openai（LLM 服务器）",
     status_ok: "已索引", status_failed: "失败", closeDrawer: "关闭",
+    actionRetry: "请重试；如果一直失败，服务器日志会说明原因。",
+    actionUnreachable: "请确认 rag-service 正在运行，然后重试。",
+    actionShorten: "请缩短后重新发送。", actionKey: "请输入有效的 API 密钥。",
+    actionForbidden: "请向管理员申请权限。", actionReload: "请刷新页面查看当前内容。",
+    actionConflict: "请换一个名称。", actionConflictName: "请换一个名称，或在文档集列表中选择它。",
+    actionTooLarge: "请一次上传更少或更小的文件。", actionWait: "请稍等片刻后重试。",
+    actionUnavailable: "请稍后重试，或选择其他回答方式。", actionFix: "请修改后重试。",
+    finishing: "收尾中：正在写入最后的文件并保存索引…",
+    readingFiles: "正在读取 {count} 个文件…",
+    filesRead: "已读取 {count}/{total} 个文件",
+    passagesEmbedded: "已嵌入 {embedded}/{count} 个段落",
+    passagesEmbeddedAbout: "已嵌入 {embedded} 个段落（共约 {count} 个）",
+    filesFinished: "已完成 {count}/{total} 个文件",
+    doneUnchanged: "完成：没有变化，{count} 个文件都已索引过。",
+    moreConversations: "显示全部 {count} 个对话", fewerConversations: "收起", options: "选项", conflict: "它已经存在。",
   },
 };
 
@@ -113,8 +152,20 @@ export function language() {
   return current;
 }
 
+// A count of one reads "1 question", not "1 questions": `key_one` where the language has such a form, chosen
+// by `count`, or by `total` through `key_total_one` ("Read 1 of 1 file").
+const plural = (lang, n) => new Intl.PluralRules(lang === "zh" ? "zh-CN" : "en").select(n);
+
+function variant(key, values) {
+  const strings = STRINGS[current];
+  if (typeof values.count === "number" && plural(current, values.count) === "one" && strings[`${key}_one`]) return `${key}_one`;
+  if (typeof values.total === "number" && plural(current, values.total) === "one" && strings[`${key}_total_one`]) return `${key}_total_one`;
+  return key;
+}
+
 export function t(key, values = {}) {
-  const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  const chosen = variant(key, values);
+  const template = STRINGS[current][chosen] ?? STRINGS.en[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 

@@ -2,12 +2,14 @@
 
 import { call, streamJob, upload } from "./api.js";
 import { refreshCounts } from "./collections.js";
-import { $, describeError, element, reportError } from "./dom.js";
+import { $, clearErrorAt, describeError, element, showErrorAt } from "./dom.js";
 import { t } from "./i18n.js";
+import { JobProgress, expectedChunks } from "./progress.js";
 import { state } from "./state.js";
 
 const PAGE_SIZE = 50;
 const COUNTS_REFRESH_MS = 2000; // how often a running job's collection counts are fetched again
+const TICK_MS = 1000; // the time left counts down between the job's own updates
 
 // ---- upload ---------------------------------------------------------------------------------
 
@@ -48,8 +50,8 @@ export async function uploadFiles(files) {
   try {
     accepted = await upload(collection, files);
   } catch (error) {
-    setUploadMessage(collection, describeError(error).text);
-    reportError(error);
+    const { text, action } = describeError(error);
+    setUploadMessage(collection, `${text} ${action}`);
     return;
   }
   await followJob(accepted.job_id, collection, accepted.skipped || []);
@@ -57,18 +59,38 @@ export async function uploadFiles(files) {
 
 function duration(seconds) {
   const s = Math.max(1, Math.round(seconds));
-  return s >= 60 ? t("minutes", { m: Math.floor(s / 60), s: s % 60 }) : t("seconds", { s });
+  if (s < 60) return t("seconds", { s: Math.max(5, Math.round(s / 5) * 5) }); // "about 25 s", not "about 23 s"
+  const rounded = s < 600 ? Math.round(s / 10) * 10 : Math.round(s / 60) * 60;
+  return t("minutes", { m: Math.floor(rounded / 60), s: rounded % 60 });
 }
 
-// Time left from the work seen so far: reading/splitting and embedding/writing each count half of a file.
-function timeLeft(entry) {
+// The running job in sentences that are true at every moment: what has been read, embedded and finished.
+function runningText(entry) {
   const job = entry.job;
-  if (!job.files_total || !entry.since) return t("etaUnknown");
-  const work = (job.files_read + job.files_done) / (2 * job.files_total);
-  const doneSince = work - entry.base;
-  const elapsed = (Date.now() - entry.since) / 1000;
-  if (doneSince <= 0.01 || elapsed < 2) return t("etaUnknown");
-  return t("eta", { time: duration((elapsed * (1 - work)) / doneSince) });
+  if (entry.cancelling) return t("cancelling");
+  const { eta, finishing } = entry.estimate;
+  const step = job.current ? ` · ${job.current}` : ""; // a long step of one file: "scan.pdf: OCR page 3 of 40"
+  if (finishing) return t("finishing") + step;
+  return (eta === null ? t("etaUnknown") : t("eta", { time: duration(eta) })) + step;
+}
+
+function runningCounts(job) {
+  if (!job.files_read && !job.files_done) return t("readingFiles", { count: job.files_total });
+  const parts = [t("filesRead", { count: job.files_read, total: job.files_total })];
+  if (job.chunks_split) {
+    const expected = expectedChunks(job);
+    const exact = job.files_read >= job.files_total;
+    parts.push(t(exact ? "passagesEmbedded" : "passagesEmbeddedAbout", { embedded: job.chunks_embedded, count: Math.max(expected, job.chunks_embedded) }));
+  }
+  if (job.files_done) parts.push(t("filesFinished", { count: job.files_done, total: job.files_total }));
+  return parts.join(" · ");
+}
+
+function doneText(job) {
+  const summary = job.summary || {};
+  const changed = (summary.added ?? 0) + (summary.updated ?? 0) + (summary.deleted ?? 0);
+  if (!changed && !job.failures.length && summary.unchanged) return t("doneUnchanged", { count: summary.unchanged });
+  return t("done", { added: summary.added ?? 0, updated: summary.updated ?? 0, unchanged: summary.unchanged ?? 0, failed: job.failures.length });
 }
 
 export function renderUploadPanel() {
@@ -81,6 +103,7 @@ export function renderUploadPanel() {
   $("#skipped-box").hidden = true;
   $("#cancel-job").hidden = true;
   $("#upload-counts").textContent = "";
+  $("#upload-note").hidden = true;
   if (!entry.job) {
     if (entry.uploading) progress.removeAttribute("value");
     else { progress.max = 1; progress.value = 0; }
@@ -90,28 +113,31 @@ export function renderUploadPanel() {
   }
   progress.hidden = false;
   const job = entry.job;
+  entry.estimate = entry.tracker.update(job);
+  progress.max = 1;
   if (job.status === "queued") {
     progress.removeAttribute("value");
     $("#upload-text").textContent = t("queued");
   } else if (job.status === "running") {
-    progress.max = Math.max(2 * job.files_total, 1);
-    progress.value = job.files_read + job.files_done;
-    const step = job.current ? ` · ${job.current}` : "";  // a long step of one file: "scan.pdf: OCR page 3 of 40"
-    $("#upload-text").textContent = (entry.cancelling ? t("cancelling") : timeLeft(entry)) + step;
-    $("#upload-counts").textContent = t("progressRead", {
-      read: job.files_read, total: job.files_total, split: job.chunks_split, embedded: job.chunks_embedded, done: job.files_done,
-    });
+    progress.value = entry.estimate.fraction;
+    $("#upload-text").textContent = runningText(entry);
+    $("#upload-counts").textContent = runningCounts(job);
   } else {
-    progress.max = 1;
-    progress.value = 1;
-    const summary = job.summary || {};
+    // A finished job's bar is full; a stopped one's shows how far it got.
+    progress.value = job.status === "done" ? 1 : entry.estimate.fraction;
+    const left = Math.max(0, job.files_total - job.files_done);
     const text = {
-      done: t("done", { added: summary.added ?? 0, updated: summary.updated ?? 0, unchanged: summary.unchanged ?? 0, failed: job.failures.length }),
+      done: doneText(job),
       failed: t("jobFailed", { error: job.error || "" }),
-      cancelled: t("cancelledKept", { done: job.files_done, total: job.files_total, left: Math.max(0, job.files_total - job.files_done) }),
-      interrupted: t("interrupted"),
+      cancelled: t("cancelledKept", { done: job.files_done, total: job.files_total, count: left }),
+      // A stopped server takes an interrupted upload up again when it starts, once (jobqueue/resume.py).
+      interrupted: t(job.source !== "upload" ? "interruptedSync" : job.resumes ? "interruptedAgain" : "interrupted"),
     }[job.status];
     $("#upload-text").textContent = text;
+  }
+  if (job.resumes) {
+    $("#upload-note").hidden = false;
+    $("#upload-note").textContent = t("resumedNote");
   }
   $("#cancel-job").hidden = !["queued", "running"].includes(job.status) || entry.cancelling;
   $("#upload-failures").replaceChildren(...job.failures.map((f) => element("li", {}, t("failedFile", f))));
@@ -130,30 +156,30 @@ export async function restoreLastJob(collection) {
   if (!jobs.length || state.jobs.has(collection)) return;
   const job = jobs[0];
   if (job.status === "queued" || job.status === "running") { followJob(job.id, collection, job.skipped || []); return; }
-  state.jobs.set(collection, { jobId: job.id, job, skipped: job.skipped || [], since: 0, base: 0 });
+  state.jobs.set(collection, { jobId: job.id, job, skipped: job.skipped || [], tracker: new JobProgress() });
   if (state.current?.name === collection) renderUploadPanel();
 }
 
 async function followJob(jobId, collection, skipped) {
-  const entry = { jobId, job: null, skipped, since: 0, base: 0 };
+  const entry = { jobId, job: null, skipped, tracker: new JobProgress() };
   state.jobs.set(collection, entry);
+  const render = () => { if (entry.job && state.current?.name === collection && state.jobs.get(collection) === entry) renderUploadPanel(); };
+  const ticker = setInterval(render, TICK_MS);
   let lastCounts = 0;
   try {
     for await (const { data } of streamJob(jobId)) {
       if (state.jobs.get(collection) !== entry) return; // a newer job of this collection took the panel
       entry.job = data;
-      if (data.status === "running" && !entry.since) {
-        entry.since = Date.now();
-        entry.base = data.files_total ? (data.files_read + data.files_done) / (2 * data.files_total) : 0;
-      }
-      if (state.current?.name === collection) renderUploadPanel();
+      render();
       if (data.status === "running" && Date.now() - lastCounts > COUNTS_REFRESH_MS) {
         lastCounts = Date.now();
         refreshCounts(collection);
       }
     }
   } catch (error) {
-    reportError(error);
+    if (state.current?.name === collection) showErrorAt($("#upload-text"), error);
+  } finally {
+    clearInterval(ticker);
   }
   await refreshCounts(collection);
 }
@@ -163,11 +189,13 @@ export async function cancelJob() {
   if (!entry?.jobId) return;
   entry.cancelling = true;
   renderUploadPanel();
+  clearErrorAt($("#cancel-job"));
   try {
     await call("DELETE", `/api/jobs/${entry.jobId}`);
   } catch (error) {
     entry.cancelling = false;
-    reportError(error);
+    renderUploadPanel();
+    showErrorAt($("#cancel-job"), error);
   }
 }
 
@@ -176,12 +204,14 @@ export async function syncFolder(event) {
   if (!state.current) return;
   const path = $("#sync-path").value.trim();
   const collection = state.current.name;
+  const button = $("#sync-form button[type=submit]");
+  clearErrorAt(button);
   try {
     const job = await call("POST", `/api/collections/${encodeURIComponent(collection)}/sync`, { path, watch: $("#sync-watch").checked });
     setUploadMessage(collection, t("syncStarted", { path }));
     await followJob(job.job_id, collection, []);
   } catch (error) {
-    reportError(error);
+    showErrorAt(button, error);
   }
 }
 
@@ -191,10 +221,11 @@ export async function loadDocuments() {
   if (!state.current) return;
   const name = encodeURIComponent(state.current.name);
   let page;
+  clearErrorAt($("#documents-table"));
   try {
     page = await call("GET", `/api/collections/${name}/documents?offset=${state.documentsOffset}&limit=${PAGE_SIZE}`);
   } catch (error) {
-    reportError(error);
+    showErrorAt($("#documents-table"), error);
     return;
   }
   const rows = $("#document-rows");
@@ -207,7 +238,7 @@ export async function loadDocuments() {
       element("td", {}, doc.type),
       element("td", {}, doc.chunks),
       element("td", { class: `status-${doc.status}`, title: doc.error || "" }, doc.status === "failed" ? `${status}: ${doc.error}` : status),
-      element("td", {}, element("button", { type: "button", class: "ghost danger", onclick: () => deleteDocument(doc) }, t("delete"))),
+      element("td", {}, element("button", { type: "button", class: "ghost danger", onclick: (e) => deleteDocument(doc, e.currentTarget) }, t("delete"))),
     ));
   }
   const to = Math.min(page.offset + page.items.length, page.total);
@@ -216,14 +247,15 @@ export async function loadDocuments() {
   $("#next-page").disabled = to >= page.total;
 }
 
-async function deleteDocument(doc) {
+async function deleteDocument(doc, button) {
   if (!confirm(t("confirmDeleteDocument", { path: doc.path }))) return;
+  clearErrorAt(button);
   try {
     await call("DELETE", `/api/collections/${encodeURIComponent(state.current.name)}/documents/${doc.id}`);
     await refreshCounts(state.current.name);
     await loadDocuments();
   } catch (error) {
-    reportError(error);
+    showErrorAt(button, error);
   }
 }
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from ingest.loaders.containers import open_zip
 from ingest.loaders.headings import Outline
-from ingest.loaders.tables import markdown_table
+from ingest.loaders.tables import markdown_table, sheet_table
 from ingest.types import LoadError, LoadOptions, Section
 
 NS = {
@@ -94,7 +94,7 @@ def _blocks(container: ET.Element, bullet: str = "") -> Iterator[tuple[str, int,
             for item in child:
                 yield from _blocks(item, "- ")
         elif child.tag == _tag("table", "table"):
-            if table := markdown_table(_table_rows(child, limit=None)):
+            if table := markdown_table(cells for _, cells in _table_rows(child, limit=None)):
                 yield "text", 0, table
         elif child.tag in (_tag("text", "table-of-content"), _tag("text", "alphabetical-index")):
             continue  # generated from the headings and terms the body already holds
@@ -127,15 +127,19 @@ def _spreadsheet(spreadsheet: ET.Element, options: LoadOptions) -> list[Section]
     sections = []
     for number, sheet in enumerate(spreadsheet.iter(_tag("table", "table")), start=1):
         name = sheet.get(_tag("table", "name")) or f"Sheet{number}"
-        rows = _table_rows(sheet, limit=options.max_sheet_rows, sheet_name=name)
-        if table := markdown_table(rows):
+        if table := sheet_table(_table_rows(sheet, limit=options.max_sheet_rows, sheet_name=name)):
             sections.append(Section(text=table, page=number, heading_path=name))
     return sections
 
 
-def _table_rows(table: ET.Element, limit: int | None, sheet_name: str = "") -> list[list[str]]:
-    rows: list[list[str]] = []
+def _table_rows(table: ET.Element, limit: int | None, sheet_name: str = "") -> list[tuple[int, list[str]]]:
+    """The table's rows with content, each with its row number (repeated and empty rows counted, as a
+    spreadsheet numbers them)."""
+    rows: list[tuple[int, list[str]]] = []
+    position = 0  # the row number of the last row read
     for row in table.iter(_tag("table", "table-row")):
+        times = int(row.get(_tag("table", "number-rows-repeated"), "1"))
+        position += times
         cells: list[str] = []
         for cell in row:
             repeat = min(int(cell.get(_tag("table", "number-columns-repeated"), "1")), MAX_COLUMNS)
@@ -147,8 +151,7 @@ def _table_rows(table: ET.Element, limit: int | None, sheet_name: str = "") -> l
             cells.pop()
         if not cells:
             continue  # empty rows, however often repeated, add nothing
-        repeat = int(row.get(_tag("table", "number-rows-repeated"), "1"))
-        if limit is not None and len(rows) + repeat > limit:
+        if limit is not None and len(rows) + times > limit:
             raise LoadError(f"sheet {sheet_name!r} has more than {limit} rows (RAG_MAX_SHEET_ROWS)")
-        rows.extend([cells] * repeat)
+        rows.extend((number, cells) for number in range(position - times + 1, position + 1))
     return rows

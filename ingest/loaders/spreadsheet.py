@@ -2,7 +2,8 @@
 
 openpyxl in read-only mode streams rows instead of building the workbook, and reads formulas as the values Excel
 saved with them. The first non-empty row is the header; the splitter repeats it in every chunk of the sheet, so
-a cell is always found with the column it belongs to.
+a cell is always found with the column it belongs to. Each row keeps its number in the sheet, in the table's first
+column ("Row"), so an answer can name the row it read.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import zipfile
 import openpyxl
 
 from ingest.loaders.containers import checked
-from ingest.loaders.tables import markdown_table
+from ingest.loaders.tables import sheet_table
 from ingest.types import LoadError, LoadOptions, Section
 
 
@@ -25,17 +26,18 @@ def load(data: bytes, name: str, options: LoadOptions) -> list[Section]:
     sections = []
     try:
         for number, sheet in enumerate(workbook.worksheets, start=1):
-            rows = []
-            for read, row in enumerate(sheet.iter_rows(values_only=True)):
+            rows: list[tuple[int, list[str]]] = []
+            # openpyxl yields every row from the first, missing ones as empty: the count is the sheet's row number
+            for read, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 if len(rows) >= options.max_sheet_rows:
                     raise LoadError(
                         f"sheet {sheet.title!r} has more than {options.max_sheet_rows} rows (RAG_MAX_SHEET_ROWS)"
                     )
                 if any(value is not None and str(value).strip() for value in row):
-                    rows.append([_value(value) for value in row])
-                if read % 1000 == 0:  # empty rows too: a sheet can be formatted a million rows down
+                    rows.append((read, [_value(value) for value in row]))
+                if read % 1000 == 1:  # empty rows too: a sheet can be formatted a million rows down
                     options.check_time(f"reading sheet {sheet.title!r}")
-            table = markdown_table(rows)
+            table = sheet_table(rows)
             if table:
                 sections.append(Section(text=table, page=number, heading_path=sheet.title))
     except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.loaders import page_unit
+from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.passages import Hit, describe_location
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -150,6 +151,45 @@ def locate_excerpt(excerpt: str, hit: Hit, chunks: dict[int, ChunkText]) -> Cita
     return None
 
 
+MIN_ROW_CELLS = 2  # cells of one table row an answer must restate for the row to be what it cites
+
+
+def locate_row(text: str, hit: Hit, chunks: dict[int, ChunkText]) -> Citation | None:
+    """The table row of the passage that an answer restates in its own words ("Sheet Prices, row 4: Plan = Team,
+    Price = 12 EUR", or "The Team plan costs 12 EUR"): the body row with the most of its cells in the text (at
+    least two), quoted as the file has it, with its chunk's page and section."""
+    best: tuple[int, int, ChunkText, int, str] | None = None  # (cells found, chunk id, chunk, line index, line)
+    for chunk_id in sorted(hit.chunk_ids):
+        chunk = chunks.get(chunk_id)
+        if chunk is None:
+            continue
+        lines = chunk.text.splitlines()
+        for i, line in enumerate(lines):
+            row = line.strip()
+            if not row.startswith("|") or DELIMITER_ROW.match(row):
+                continue
+            if i + 1 < len(lines) and DELIMITER_ROW.match(lines[i + 1]):
+                continue  # a header names columns; the answer names them too, whichever row it states
+            cells = {cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip("|")) if cell.strip()}
+            found = sum(1 for cell in cells if re.search(rf"(?<!\w){re.escape(cell)}(?!\w)", text))
+            if found >= MIN_ROW_CELLS and (best is None or found > best[0]):
+                best = (found, chunk_id, chunk, i, row)
+    if best is None:
+        return None
+    _, chunk_id, chunk, index, row = best
+    line = chunk.start_line + index if chunk.start_line is not None else None
+    return Citation(
+        n=0,
+        path=hit.path,
+        chunk_id=chunk_id,
+        quote=" ".join(row.split()),
+        page=chunk.page,
+        start_line=line,
+        end_line=line,
+        heading=chunk.heading_path,
+    )
+
+
 def build_citations(answer: str, passages: list[Hit], chunks: dict[int, ChunkText] | None = None) -> list[Citation]:
     """One citation per cited passage, in order of first citation. When the text before a marker is a verbatim
     excerpt of the passage (the extractive answerer, or a model that quoted), the citation is narrowed to that
@@ -160,7 +200,8 @@ def build_citations(answer: str, passages: list[Hit], chunks: dict[int, ChunkTex
         if not 1 <= n <= len(passages):
             continue
         hit = passages[n - 1]
-        located = locate_excerpt(segments.get(n, ""), hit, chunks or {})
+        segment = segments.get(n, "")
+        located = locate_excerpt(segment, hit, chunks or {}) or locate_row(segment, hit, chunks or {})
         if located is not None:
             located.n = n
             citations.append(located)

@@ -1,6 +1,7 @@
 """The default answerer: no model, milliseconds. It quotes the best contiguous excerpt of the best passage
 (a few sentences, or a command or configuration block with the sentence that introduces it), and at most one
-more excerpt from another passage when that one covers a different part of the question.
+more excerpt from another passage when that one covers a different part of the question. From a spreadsheet it
+states the row the question picks out, with its sheet, row number and columns (sheets.py), not the whole table.
 
 Whether to answer at all is decided before this runs, for every backend alike (`answering/evidence.py`).
 """
@@ -16,6 +17,7 @@ from ingest.loaders.tables import DELIMITER_ROW
 from rag_service.answering.base import AnswerRequest, ChatTurn, not_found_answer
 from rag_service.answering.citations import strip_markers
 from rag_service.answering.condense import condense_by_rule
+from rag_service.answering.sheets import is_sheet, sheet_answer
 from rag_service.answering.terms import content_terms, default_term, is_how_to, normalise_term
 from rag_service.passages import Hit
 
@@ -63,7 +65,8 @@ class Unit:
     """A piece of a passage that an excerpt takes whole: a sentence, a list item, a title or a code block."""
 
     text: str
-    kind: str  # prose | item | title | term | code | table | row (of a long table, under its header)
+    kind: str  # prose | item | title | term | code | table | row (of a long table, under its header) | cells
+    # (a spreadsheet's row stated with its sheet, number and columns: sheets.py)
     paragraph: int  # units of one paragraph are joined by spaces, paragraphs by blank lines
     terms: frozenset[str] = frozenset()
     section: frozenset[str] = frozenset()  # terms of the title it stands under inside the passage
@@ -274,21 +277,29 @@ class ExtractiveAnswerer:
         weights = question_weights(request.question, request.asked, request.term_weights)
         if not weights or not request.passages:
             return not_found_answer(request.asked)
+        # What earlier answers quoted is not quoted again ("And on Windows?" wants more than the Linux steps), unless
+        # it holds everything the follow-up itself asks: "What is its default value?" after an answer that gave it
+        # is answered by that sentence, not by another setting's default further down.
+        asked = frozenset(content_terms(request.asked)) if request.asked != request.question else frozenset()
         said_before = {
             _plain(unit.text)
             for turn in request.history
             if turn.role == "assistant"
             for unit in split_units(strip_markers(turn.content))
+            if not (asked and asked <= unit.terms)
         }
         how_to = is_how_to(request.asked) or is_how_to(request.question)
         if request.focus is not None and 1 <= request.focus[0] <= len(request.passages):
             n, unit = request.focus
-            chosen_excerpt = best_excerpt(n, request.passages[n - 1], weights, how_to, set(), anchor=unit)
+            hit = request.passages[n - 1]
+            chosen_excerpt = sheet_excerpt(n, hit, weights, set()) or best_excerpt(
+                n, hit, weights, how_to, set(), anchor=unit
+            )
             if chosen_excerpt is not None:
                 return f"{chosen_excerpt.render()} [{n}]"
         candidates = []
         for n, hit in enumerate(request.passages[:PASSAGES_CONSIDERED], start=1):
-            excerpt = best_excerpt(n, hit, weights, how_to, said_before)
+            excerpt = sheet_excerpt(n, hit, weights, said_before) or best_excerpt(n, hit, weights, how_to, said_before)
             if excerpt is not None:
                 candidates.append(excerpt)
         if not candidates:
@@ -440,6 +451,19 @@ def best_excerpt(
         anchor_score + FOLLOW_WEIGHT * coverage(covered) + RELEVANCE_WEIGHT * relevance(hit) - RANK_PENALTY * (n - 1)
     )
     return Excerpt(n, window, frozenset(covered), score)
+
+
+def sheet_excerpt(n: int, hit: Hit, weights: dict[str, float], said_before: set[str]) -> Excerpt | None:
+    """A spreadsheet passage's answer: the matching row(s) as one statement (sheets.py), scored as an excerpt
+    whose best unit holds what the statement covers; None for other passages, or when no row matches."""
+    if not is_sheet(hit):
+        return None
+    found = sheet_answer(hit, weights, said_before)
+    if found is None:
+        return None
+    unit = Unit(found.text, "cells", 0, found.covered)
+    score = (1 + FOLLOW_WEIGHT) * found.coverage + RELEVANCE_WEIGHT * relevance(hit) - RANK_PENALTY * (n - 1)
+    return Excerpt(n, [unit], found.covered, score)
 
 
 def relevance(hit: Hit) -> float:

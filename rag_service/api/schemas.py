@@ -98,6 +98,13 @@ class JobOut(BaseModel):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    resumes: int = Field(
+        default=0, description="Times the job was taken up again after its process stopped (RAG_JOB_RESUMES)."
+    )
+    resumed_at: str | None = None
+    note: str = Field(
+        default="", description='What happened to it besides its status: "... resumed after the server restarted".'
+    )
 
 
 class DocumentOut(BaseModel):
@@ -135,6 +142,9 @@ class ChunkContext(BaseModel):
     chunk: ChunkOut
     before: list[ChunkOut]
     after: list[ChunkOut]
+    highlight: list[str] = Field(
+        default_factory=list, description="Words of these chunks that carry the question's meaning (lower case)."
+    )
 
 
 class RetrievalParams(Request):
@@ -395,6 +405,12 @@ class FeedbackOut(BaseModel):
     rating: Literal["up", "down"]
     comment: str
     question: str
+    standalone_question: str = Field(
+        default="", description="What the ask searched for: a follow-up rewritten to stand on its own."
+    )
+    context: list[dict[str, Any]] = Field(
+        default_factory=list, description="The conversation's earlier turns ({question, answer}), oldest first."
+    )
     answer: str
     answered: bool
     citations: list[dict[str, Any]]
@@ -423,6 +439,9 @@ class TurnFeedback(BaseModel):
 class TurnOut(BaseModel):
     id: int
     question: str
+    standalone_question: str = Field(
+        default="", description="What the ask searched for: a follow-up rewritten to stand on its own."
+    )
     answer: str
     answered: bool
     backend: str

@@ -165,6 +165,12 @@ class IngestRun(Base):
     # Who runs it: cli (a command in a terminal), thread (the API process), celery (any worker; a dead worker's
     # run is taken over, not closed as interrupted)
     queue: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")
+    # An interrupted upload run taken up again when a server or worker started (jobs.resume_interrupted): how
+    # often (bounded, so a run that kills its process each time is not resumed for ever), when, and the
+    # sentence the job shows about it.
+    resumes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -200,6 +206,8 @@ class ConversationTurn(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
     question: Mapped[str] = mapped_column(Text)
+    # What the ask searched for: a follow-up rewritten to stand on its own (None before this was kept)
+    standalone_question: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer: Mapped[str] = mapped_column(Text)
     answered: Mapped[bool] = mapped_column(default=False)
     backend: Mapped[str] = mapped_column(String(50), default="")
@@ -225,6 +233,9 @@ class Feedback(Base):
     rating: Mapped[str] = mapped_column(String(10))  # up | down
     comment: Mapped[str] = mapped_column(Text, default="")
     question: Mapped[str] = mapped_column(Text)
+    standalone_question: Mapped[str | None] = mapped_column(Text, nullable=True)  # the turn's, copied
+    # A follow-up's earlier turns in its conversation ([{question, answer}], oldest first), copied with it
+    context: Mapped[list | None] = mapped_column(JSON, nullable=True)
     answer: Mapped[str] = mapped_column(Text)
     answered: Mapped[bool] = mapped_column(default=False)
     citations: Mapped[list] = mapped_column(JSON, default=list)

@@ -33,6 +33,9 @@ class JobState:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     upload: bool = False  # files uploaded through the API, kept in the originals store
+    resumes: int = 0  # times it was taken up again after its process stopped (jobqueue/resume.py)
+    resumed_at: datetime | None = None
+    note: str = ""  # what happened to it besides its status ("... resumed after the server restarted")
     version: int = 0  # bumped on every change, so event streams send only what is new
 
     def to_dict(self, *, show_path: bool = False) -> dict[str, Any]:
@@ -57,6 +60,9 @@ class JobState:
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "resumes": self.resumes,
+            "resumed_at": self.resumed_at.isoformat() if self.resumed_at else None,
+            "note": self.note,
         }
 
 
@@ -85,6 +91,9 @@ def state_from_row(run: IngestRun, collection: str, *, upload: bool) -> JobState
         started_at=run.started_at,
         finished_at=run.finished_at,
         upload=upload,
+        resumes=run.resumes,
+        resumed_at=run.resumed_at,
+        note=run.note,
         version=run.progress_version,
     )
 

@@ -27,6 +27,7 @@ from rag_service.db.session import get_engine
 from rag_service.errors import QueueUnavailableError
 from rag_service.indexing import CollectionBusyError, NotClaimedError
 from rag_service.jobqueue.base import JobState
+from rag_service.jobqueue.resume import AFTER_WORKER_START, resume_interrupted
 from rag_service.jobqueue.runner import SourceUnreadableError, run_job
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings
@@ -161,6 +162,12 @@ def run_worker(settings: Settings, concurrency: int = 1, loglevel: str = "INFO")
     """`rag-service worker`: a Celery worker of `concurrency` processes, one job each, plus the reaper."""
     runtime = Runtime(settings)  # brings the schema up to date (serialised across processes)
     app = make_app(settings)
+    try:
+        resume_interrupted(
+            runtime, CeleryQueue.name, lambda job: app.send_task(TASK, args=[job.id], queue=QUEUE), AFTER_WORKER_START
+        )
+    except Exception:  # the worker still takes jobs; those stay interrupted, as their rows say
+        log.exception("resuming interrupted upload jobs failed")
     threading.Thread(target=_reaper, args=(runtime, app, threading.Event()), name="reaper", daemon=True).start()
     app.worker_main(
         [

@@ -28,6 +28,10 @@ class StoredOriginals(Protocol):
 
     def is_dir(self, relative: str) -> bool: ...
 
+    def has_files(self) -> bool:
+        """Whether any original is stored (an interrupted upload job is resumed only then)."""
+        ...
+
     def escapes(self, relative: str) -> bool:
         """Whether storing at this path would land outside the collection's originals (a symlink on disk)."""
         ...

@@ -39,6 +39,9 @@ class FolderView:
     def is_dir(self, relative: str) -> bool:
         return (self.root / relative).is_dir()
 
+    def has_files(self) -> bool:
+        return self.root.is_dir() and any(path.is_file() for path in self.root.rglob("*"))
+
     def escapes(self, relative: str) -> bool:
         return not (self.root / relative).resolve().is_relative_to(self.root)
 

@@ -101,6 +101,9 @@ class S3View:
     def is_dir(self, relative: str) -> bool:
         return relative in self.folders
 
+    def has_files(self) -> bool:
+        return bool(self.objects)
+
     def escapes(self, relative: str) -> bool:
         return False  # a key is stored as it is named; there is no symlink to follow
 

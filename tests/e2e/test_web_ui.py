@@ -159,7 +159,7 @@ def _errors_are_shown(browser: Browser, tmp_path: Path, settings: Settings) -> N
         small.mkdir()
         (small / "faq.md").write_text("# FAQ\n\nThe office opens at nine.\n")
         page.set_input_files("#folder-input", str(small))
-        expect(page.locator("#upload-text")).to_contain_text("完成", timeout=60_000)
+        expect(page.locator("#upload-text")).to_contain_text("完成：", timeout=60_000)  # not "等待…完成" (queued)
         big = tmp_path / "big"
         big.mkdir()
         (big / "large.txt").write_text("x" * 50_000)
@@ -168,6 +168,7 @@ def _errors_are_shown(browser: Browser, tmp_path: Path, settings: Settings) -> N
         shot(page, "10-too-large")
         page.get_by_role("tab", name="提问").click()
         expect(page.locator("#backend option")).to_have_text(["extractive", "openai"])
+        page.get_by_text("选项", exact=True).click()  # a phone's width: the options start folded
         page.select_option("#backend", "openai")
         page.fill("#question", "When does the office open?")
         page.keyboard.press("Enter")

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from rag_service.evaluation import load_questions
 from rag_service.feedback import _evidence, _file_runs
+from rag_service.settings import Settings
+
+SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 
 
 def test_evidence_is_a_run_the_file_holds_without_markup_inside(tmp_path: Path) -> None:
@@ -15,7 +18,7 @@ def test_evidence_is_a_run_the_file_holds_without_markup_inside(tmp_path: Path) 
         "as a JSON formatted str.</p><p>The json module can parse JSON from strings or files easily.</p></html>",
         encoding="utf-8",
     )
-    runs = _file_runs(page)
+    runs = _file_runs(page, SETTINGS)
     quote = (
         "# json\nUse dumps to serialise obj as a JSON formatted str.\n"
         "The json module can parse JSON from strings or files easily."
@@ -27,9 +30,8 @@ def test_evidence_is_a_run_the_file_holds_without_markup_inside(tmp_path: Path) 
     text = tmp_path / "notes.txt"
     text.write_text("Backups   run nightly at\n02:30 UTC and are kept for 35 days, then pruned.\n", encoding="utf-8")
     # At most 12 words, whitespace compared collapsed.
-    assert _evidence("Backups run nightly at 02:30 UTC and are kept for 35 days, then pruned.", _file_runs(text)) == (
-        "Backups run nightly at 02:30 UTC and are kept for 35 days,"
-    )
+    quote = "Backups run nightly at 02:30 UTC and are kept for 35 days, then pruned."
+    assert _evidence(quote, _file_runs(text, SETTINGS)) == "Backups run nightly at 02:30 UTC and are kept for 35 days,"
 
 
 def test_eval_skips_questions_that_need_review(tmp_path: Path) -> None:

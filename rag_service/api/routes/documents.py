@@ -189,6 +189,12 @@ def delete_document(name: str, document_id: RowId, state: State, caller: Caller)
 
 
 @router.get("/api/chunks/{chunk_id}", response_model=ChunkContext)
-def get_chunk(chunk_id: RowId, state: State, caller: Caller, neighbours: int = Query(1, ge=0, le=10)) -> dict:
+def get_chunk(
+    chunk_id: RowId,
+    state: State,
+    caller: Caller,
+    neighbours: int = Query(1, ge=0, le=10),
+    q: str = Query("", max_length=4000, description="The question: its content words are returned to highlight."),
+) -> dict:
     """A chunk with its neighbours in the same document, for showing a citation in context."""
-    return chunk_in_context(state.runtime, chunk_id, neighbours, caller.collections)
+    return chunk_in_context(state.runtime, chunk_id, neighbours, caller.collections, question=q)
