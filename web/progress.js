@@ -47,33 +47,55 @@ export function workDone(job) {
   return Math.min(1, READ_SHARE * (filesRead(job) / total) + EMBED_SHARE * Math.max(embedded, written) + WRITE_SHARE * written);
 }
 
-const WINDOW_MS = 20_000; // rates are measured over the last 20 s
+const WINDOW_MS = 20_000; // rates are measured over the changes of the last 20 s (at least the last 3)
 const MIN_ELAPSED_MS = 6_000; // and not before the job has run this long
 const STABLE_MS = 4_000; // estimates of the last 4 s must agree ...
 const STABLE_SPREAD = 0.25; // ... within 25% of their median before one is shown
 const FINISHING_S = 5;
+const STAGES = ["read", "embed", "write"];
 
 // One job's estimate as its snapshots arrive. The bar never goes back. The time left is that of the slowest
-// stage still working (reading, embedding, writing run side by side), each at the rate it was measured at; it
-// is shown only once it is steady, counts down between measurements, and near the end it says "finishing"
-// rather than a number that would sit still.
+// stage still working (reading, embedding, writing run side by side), each at the rate its own counter moved:
+// from change to change, since files finish one at a time (a stage that has not moved twice yet, or has
+// stalled, gives no estimate). It is shown only once it is steady, counts down between measurements, and near
+// the end says "finishing" rather than a number that would sit still.
 export class JobProgress {
   constructor() {
-    this.samples = []; // [ms, {read, embed, write} left]
+    this.changes = { read: [], embed: [], write: [] }; // per stage: [ms, left] each time its counter moved
+    this.previous = null; // the last snapshot's {read, embed, write} left
     this.estimates = []; // [ms, seconds left]
     this.shown = 0;
     this.started = null;
     this.eta = null;
     this.etaAt = 0;
+    this.last = null; // the estimate of the latest snapshot
   }
 
+  // A new snapshot of the job: measured.
   update(job, now = Date.now()) {
+    this.last = this.measureSnapshot(job, now);
+    return this.last;
+  }
+
+  // No new snapshot, only time passing: the time left counts down.
+  peek(now = Date.now()) {
+    if (!this.last || this.last.eta === null) return this.last;
+    const eta = this.remaining(now);
+    return eta <= FINISHING_S ? { ...this.last, eta: null, finishing: true } : { ...this.last, eta };
+  }
+
+  measureSnapshot(job, now) {
     this.shown = Math.max(this.shown, workDone(job));
     if (job.status !== "running") return { fraction: this.shown, eta: null, finishing: false };
     if (this.started === null) this.started = now;
     const left = stagesLeft(job);
-    this.samples.push([now, left]);
-    while (this.samples.length > 2 && now - this.samples[1][0] >= WINDOW_MS) this.samples.shift();
+    for (const stage of STAGES) {
+      if (this.previous && left[stage] === this.previous[stage]) continue;
+      const changes = this.changes[stage];
+      changes.push([now, left[stage]]);
+      while (changes.length > 3 && now - changes[0][0] > WINDOW_MS) changes.shift();
+    }
+    this.previous = left;
     const estimate = this.measure(now, left);
     if (estimate !== null && now - this.started >= MIN_ELAPSED_MS) this.estimates.push([now, estimate]);
     this.estimates = this.estimates.filter(([at]) => now - at <= STABLE_MS);
@@ -83,24 +105,28 @@ export class JobProgress {
       const counted = this.eta === null ? null : this.remaining(now);
       if (counted === null || Math.abs(latest - counted) > 0.15 * Math.max(counted, 1)) { this.eta = latest; this.etaAt = now; }
     }
-    const allDone = left.read <= 0 && left.embed <= 0 && left.write <= 0;
+    const allDone = job.files_total > 0 && left.read <= 0 && left.embed <= 0 && left.write <= 0;
     if (allDone || job.current === SAVING_INDEX || (this.eta !== null && this.remaining(now) <= FINISHING_S)) {
       return { fraction: this.shown, eta: null, finishing: true };
     }
     return { fraction: this.shown, eta: this.eta === null ? null : this.remaining(now), finishing: false };
   }
 
-  // Seconds until the slowest stage is through, or null while a stage with work left has not moved.
+  // Seconds until the slowest stage is through, or null while a stage with work left has no rate yet.
   measure(now, left) {
-    const [t0, first] = this.samples[0];
-    const seconds = (now - t0) / 1000;
-    if (seconds <= 0) return null;
     let slowest = 0;
-    for (const stage of ["read", "embed", "write"]) {
+    for (const stage of STAGES) {
       if (left[stage] <= 0) continue;
-      const rate = (first[stage] - left[stage]) / seconds;
-      if (rate <= 0) return null;
-      slowest = Math.max(slowest, left[stage] / rate);
+      const changes = this.changes[stage];
+      if (changes.length < 3) return null; // its first value, and two moves to time
+      const [t0, left0] = changes[1]; // from its first move: the time before it is not its rate
+      const [t1, left1] = changes[changes.length - 1];
+      const done = left0 - left1;
+      if (done <= 0 || t1 <= t0) return null;
+      const interval = (t1 - t0) / 1000 / (changes.length - 2);
+      // Stalled for longer than two of its usual intervals: the time since counts too.
+      const seconds = now - t1 > 2000 * interval ? (now - t0) / 1000 : (t1 - t0) / 1000;
+      slowest = Math.max(slowest, left[stage] / (done / seconds));
     }
     return slowest;
   }

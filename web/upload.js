@@ -75,6 +75,7 @@ function runningText(entry) {
 }
 
 function runningCounts(job) {
+  if (!job.files_total) return t("findingFiles"); // the folder is still being walked
   if (!job.files_read && !job.files_done) return t("readingFiles", { count: job.files_total });
   const parts = [t("filesRead", { count: job.files_read, total: job.files_total })];
   if (job.chunks_split) {
@@ -113,7 +114,9 @@ export function renderUploadPanel() {
   }
   progress.hidden = false;
   const job = entry.job;
-  entry.estimate = entry.tracker.update(job);
+  // Each snapshot of the job is measured once; between snapshots the time left only counts down.
+  entry.estimate = entry.measured === job ? entry.tracker.peek() : entry.tracker.update(job);
+  entry.measured = job;
   progress.max = 1;
   if (job.status === "queued") {
     progress.removeAttribute("value");

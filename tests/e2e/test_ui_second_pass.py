@@ -243,7 +243,7 @@ def test_progress_estimate_waits_for_a_steady_rate_and_never_sits_still(
         assert shown, "an estimate was never shown"
         for row in shown:  # within half of the truth either way: no "about 24 s left" at 19 s of 243
             left = 243 - row["s"]
-            assert 0.5 * left <= row["eta"] <= 2 * left, row
+            assert 0.5 * left <= row["eta"] <= 2 * left or (left < 10 and row["eta"] <= 15), row
         tail = [row for row in trace if 200 <= row["s"] < 243]
         assert all(row["finishing"] or (row["eta"] is not None and row["eta"] > 0) for row in tail)
         # The bar follows the passages, not the files: at 100 s it is past a third, where files alone say 0.26.
