@@ -23,6 +23,7 @@ export async function loadConversations() {
     state.conversations = data.conversations;
     clearErrorAt($("#conversation-list"));
   } catch (error) {
+    $("#conversations").hidden = false; // the list's own place, even while it has nothing to list
     showErrorAt($("#conversation-list"), error);
     return;
   }
