@@ -1,4 +1,8 @@
-"""The `rag-service` command line: ingest, search, ask, eval, collections, feedback, info, db, serve, mcp, worker.
+"""The `rag-service` command line: ingest, search, ask, eval, collections, feedback, audit, info, db, serve, mcp,
+worker.
+
+What a command does to or asks of a collection is recorded in the audit trail as `cli:<OS user>`; `eval`'s
+questions are measurements and are not.
 
 Results go to stdout (`--json` for scripts), progress and errors to stderr; exit status 0 on success,
 1 on a bad argument or a failed command, 130 when interrupted.
@@ -11,6 +15,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,8 +36,10 @@ app = typer.Typer(help="Answer questions from your own documents, with citations
 collections_app = typer.Typer(help="List and manage collections.", invoke_without_command=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Feedback given on answers in the web UI or the API.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail: who asked, uploaded or deleted what.", no_args_is_help=True)
 app.add_typer(collections_app, name="collections")
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 
 out = Console(soft_wrap=True)
@@ -54,6 +61,12 @@ ReaderOption = Annotated[
     str | None,
     typer.Option("--reader", help="auto, off, llamacpp or openai: the reader that decides and picks the quote."),
 ]
+
+
+def _actor() -> str:
+    from rag_service.audit import os_user_actor
+
+    return os_user_actor()
 
 
 def _fail(message: str) -> typer.Exit:
@@ -126,6 +139,12 @@ def ingest(
         raise _fail(str(exc)) from exc
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+    if summary is not None:
+        from rag_service import audit
+
+        counts = {k: getattr(summary, k) for k in ("added", "updated", "unchanged", "deleted", "chunks_embedded")}
+        details = {"path": str(folder.resolve()), "sync": sync, "status": summary.status, **counts}
+        audit.record(runtime, _actor(), "sync", collection=collection, details=details)
     if summary is None or summary.status == "cancelled":
         err.print("interrupted: what was committed is kept; run the same command again to finish")
         raise typer.Exit(130)
@@ -167,6 +186,7 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Show the passages that best match a query, with their scores and locations."""
+    from rag_service import audit
     from rag_service.retrieval import retrieve
 
     runtime = _runtime()
@@ -174,6 +194,8 @@ def search(
         hits = retrieve(runtime, collection, query, _search_options(runtime, top_k, path_filter, min_score, mode))
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
+    details = {"hits": len(hits), "chunk_ids": [hit.chunk_id for hit in hits]}
+    audit.record(runtime, _actor(), "search", collection=collection, details=details, private={"query": query})
     if as_json:
         out.print_json(json.dumps([hit.to_dict() for hit in hits]))
         return
@@ -246,6 +268,7 @@ def ask(
             answerer=_answerer(runtime.settings, llm, llm_base_url, llm_model, llm_model_path),
             options=_search_options(runtime, top_k, path_filter, min_score, mode),
             history=turns,
+            actor=_actor(),
         )
         result = None
         for kind, value in ask_events(runtime, request):
@@ -438,14 +461,17 @@ def collections_delete(
     name: Annotated[str, typer.Argument(help="Collection to delete, with its documents and indexes.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
+    from rag_service import audit
     from rag_service.collections import delete_collection
 
     if not yes and not typer.confirm(f"Delete collection {name!r} and all its documents?"):
         raise typer.Exit(1)
+    runtime = _runtime()
     try:
-        delete_collection(_runtime(), name)
+        delete_collection(runtime, name)
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
+    audit.record(runtime, _actor(), "collection.delete", collection=name)
     err.print(f"deleted {name}")
 
 
@@ -510,6 +536,110 @@ def feedback_export(collection: CollectionOption) -> None:
         sys.stdout.write(json.dumps(question, ensure_ascii=False) + "\n")
     review = sum(1 for q in questions if q.get("needs_review"))
     err.print(f"{len(questions)} questions ({len(questions) - review} with ground truth, {review} to review)")
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """An ISO date or time (2026-12-01, 2026-12-01T09:30, ...+02:00); without a zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(f"{option}: {value!r} is not an ISO date or time (2026-12-01, 2026-12-01T09:30:00Z)") from exc
+
+
+Since = Annotated[str | None, typer.Option("--since", help="From this date or time on (ISO; UTC unless a zone).")]
+Until = Annotated[str | None, typer.Option("--until", help="Before this date or time (ISO; UTC unless a zone).")]
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Since = None,
+    until: Until = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Write the audit trail as JSON Lines, one event a line, oldest first (since <= at < until)."""
+    from rag_service import audit
+
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    runtime = _runtime()
+    count = 0
+    with runtime.sessions() as session:
+        lines = audit.export_jsonl(session, start, end)
+        if output is None:
+            for line in lines:
+                sys.stdout.write(line)
+                count += 1
+        else:
+            with output.open("w", encoding="utf-8") as stream:
+                for line in lines:
+                    stream.write(line)
+                    count += 1
+    details = {"since": since, "until": until, "events": count, "output": str(output) if output else None}
+    audit.record(runtime, _actor(), "audit.export", details={k: v for k, v in details.items() if v is not None})
+    err.print(f"{count} events{f' written to {output}' if output else ''}", highlight=False, markup=False)
+
+
+@audit_app.command("list")
+def audit_list(
+    since: Since = None,
+    until: Until = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only this actor's events.")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action (ask, upload, ...).")] = None,
+    collection: Annotated[str | None, typer.Option("--collection", "-c", help="Only this collection's.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest events as a table: when, who, what, where."""
+    from rag_service import audit
+
+    filters = audit.Filters(
+        since=_moment(since, "--since"),
+        until=_moment(until, "--until"),
+        actor=actor,
+        action=action,
+        collection=collection,
+    )
+    runtime = _runtime()
+    with runtime.sessions() as session:
+        items, total = audit.list_events(session, filters, limit=limit)
+    if as_json:
+        out.print_json(json.dumps({"items": items, "total": total}))
+        return
+    if not items:
+        err.print("no audit events match")
+    for item in items:
+        where = item["collection"] or "-"
+        target = f" {item['target']}" if item["target"] else ""
+        status = f" ({item['details']['status']})" if "status" in item["details"] else ""
+        out.print(
+            f"{item['at'][:19]}Z\t{item['actor']}\t{item['action']}{status}\t{where}{target}",
+            highlight=False,
+            markup=False,
+        )
+    if total > len(items):
+        err.print(f"{len(items)} of {total} events; --limit for more", highlight=False)
+
+
+@audit_app.command("purge")
+def audit_purge(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option("--older-than-days", min=1, help="Delete events older than this (RAG_AUDIT_RETENTION_DAYS)."),
+    ] = None,
+) -> None:
+    """Delete old audit events now, as the server does at start and about once a day."""
+    from rag_service import audit
+
+    runtime = _runtime()
+    days = older_than_days if older_than_days is not None else runtime.settings.audit_retention_days
+    if days <= 0:
+        err.print("RAG_AUDIT_RETENTION_DAYS is 0: events are kept for ever; nothing purged")
+        return
+    removed = audit.purge(runtime, days)
+    if removed:
+        audit.record(runtime, _actor(), "audit.purge", details={"removed": removed, "older_than_days": days})
+    err.print(f"{removed} events older than {days} days purged", highlight=False)
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -150,7 +150,9 @@ class Settings(BaseSettings):
     # API
     host: str = "127.0.0.1"
     port: int = 8000
-    api_keys: str = ""  # comma-separated; key[:collection1|collection2][:ro]
+    # Comma-separated entries [name=]key[:collection1|collection2][:ro][:admin] (api/auth.py): the name is who
+    # the key is in the audit trail (unnamed: key:<first 8 hex of its sha256>); admin may read the trail.
+    api_keys: str = ""
     api_keys_file: Path | None = None
     allowed_roots: str = ""  # comma-separated folders that /sync may ingest from
     # MCP at /mcp without keys answers only requests addressed to loopback (DNS-rebinding check); these Host names
@@ -161,6 +163,12 @@ class Settings(BaseSettings):
     max_archive_expanded_mb: float = 2048.0
     max_archive_ratio: float = 200.0
     watch_interval_seconds: float = 2.0
+
+    # Audit trail (rag_service/audit.py): who asked, searched, uploaded, synced or deleted what, as rows.
+    # Events older than this many days are purged at server start and about once a day (0: kept for ever).
+    audit_retention_days: int = 365
+    # false: questions, search queries, answers, titles and comments are left out of the trail (the rest stays).
+    audit_questions: bool = True
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

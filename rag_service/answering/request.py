@@ -26,3 +26,4 @@ class AskRequest:
     conversation_id: int | None = None  # read as the history when none is sent; the answer is saved as its turn
     readable: Names[str] | None = None  # collections the caller may read (None: all), where a conversation is found
     limits: AskLimits = UNBOUNDED
+    actor: str | None = None  # who asks, for the audit trail (rag_service/audit.py); None: not recorded (eval)

@@ -6,6 +6,7 @@
 3. decide    `decide.decide`                      do the passages answer it, and which go to the answer
 4. answer    `compose.compose`                    the backend writes (or the decline is the answer); citations
 5. save      `conversations.append_turn`          with a conversation, the result is its next turn
+6. audit     `audit.record`                       who asked what, the passages and answer shown (one row)
 
 Every front door (REST `/api/ask`, `/v1/chat/completions`, MCP's `ask`, the CLI's `ask` and `eval`) builds one
 `AskRequest` and calls `ask_events` (streaming) or `ask`; none of them calls a step itself.
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag_service import conversations
+from rag_service import audit, conversations
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.citations import Citation
 from rag_service.answering.compose import Answer, compose
@@ -91,6 +92,8 @@ def ask_events(runtime: Runtime, request: AskRequest) -> Iterator[tuple[str, Any
         events = with_deadline(events, request.limits.timeout_seconds)
     if request.conversation_id is not None:
         events = _saved(runtime, request.conversation_id, events)
+    if request.actor is not None:
+        events = _audited(runtime, request, request.actor, events)
     return events
 
 
@@ -157,3 +160,53 @@ def _saved(runtime: Runtime, conversation_id: int, events: Iterator[tuple[str, A
                     value.turn_id = conversations.append_turn(session, conversation_id, value.to_dict())
             value.conversation_id = conversation_id
         yield kind, value
+
+
+def _audited(
+    runtime: Runtime, request: AskRequest, actor: str, events: Iterator[tuple[str, Any]]
+) -> Iterator[tuple[str, Any]]:
+    """The events, the ask recorded in the audit trail before `done` (a consumer may stop reading there); an ask
+    that failed (its wall clock, a service error) is recorded as failed, with the reason."""
+    try:
+        for kind, value in events:
+            if kind == "done":
+                _record_ask(runtime, request, actor, value)
+            yield kind, value
+    except Exception as exc:
+        details = {"status": "failed", "error": str(exc), "backend": request.answerer.name}
+        private = {"question": request.question}
+        audit.record(
+            runtime,
+            actor,
+            "ask",
+            collection=request.collection,
+            target=request.conversation_id,
+            details=details,
+            private=private,
+        )
+        raise
+
+
+def _record_ask(runtime: Runtime, request: AskRequest, actor: str, result: AskResult) -> None:
+    details: dict[str, Any] = {
+        "status": result.status,
+        "backend": result.backend,
+        "passages": [{"path": h.path, "chunk_id": h.chunk_id, "location": h.location()} for h in result.hits],
+        "cited_chunk_ids": [c.chunk_id for c in result.citations],
+    }
+    if result.conversation_id is not None:
+        details |= {"conversation_id": result.conversation_id, "turn_id": result.turn_id}
+    if result.error:
+        details["error"] = result.error
+    private: dict[str, Any] = {"question": result.question, "answer": result.answer}
+    if result.standalone_question != result.question:
+        private["standalone_question"] = result.standalone_question
+    audit.record(
+        runtime,
+        actor,
+        "ask",
+        collection=request.collection,
+        target=result.conversation_id,
+        details=details,
+        private=private,
+    )

@@ -17,12 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from rag_service import audit
 from rag_service.api import limits
 from rag_service.api.auth import KeyChecker, load_keys
 from rag_service.api.deps import AppState
 from rag_service.api.errors import documented_methods, install_error_handlers
 from rag_service.api.limits import BodyLimit
 from rag_service.api.metrics import Metrics
+from rag_service.api.routes import audit as audit_routes
 from rag_service.api.routes import (
     collections,
     conversations,
@@ -52,7 +54,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     for status, description in {
         400: "Bad input",
         401: "Missing or invalid API key",
-        403: "The API key may not do this",
+        403: "The API key may not do this (a read-only key's write; the audit trail without the admin flag)",
         404: "Unknown collection, job, document or chunk",
         409: "Conflict with the current state",
         413: "Too large",
@@ -97,9 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher=FolderWatcher(runtime, jobs_manager),
     )
     mcp = http_endpoint(runtime, state.keys)  # MCP over Streamable HTTP at /mcp (rag_service/mcp/)
+    retention = audit.RetentionLoop(runtime)  # RAG_AUDIT_RETENTION_DAYS: at start, then about daily
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        audit.record_keys_in_force(runtime, state.keys.describe())
+        retention.start()
         jobs_manager.start()
         state.watcher.start()
         threading.Thread(target=_warm_up, args=(state,), name="warm-up", daemon=True).start()
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.watcher.stop()
         jobs_manager.stop()
         follower.stop()
+        retention.stop()
 
     app = FastAPI(
         title="rag-service",
@@ -121,7 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(runtime, jobs_manager)
     app.middleware("http")(app.state.metrics.middleware)
     install_error_handlers(app)
-    for module in (health, collections, documents, jobs, query, conversations, feedback, features, openai_compat):
+    routes = (health, collections, documents, jobs, query, conversations, feedback, features, openai_compat)
+    for module in (*routes, audit_routes):
         app.include_router(module.router)
     settings = runtime.settings
     app.add_middleware(BodyLimit, limit=int(settings.max_request_body_mb * 1024 * 1024), exempt=UPLOAD_PATH.fullmatch)

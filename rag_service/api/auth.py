@@ -1,16 +1,33 @@
-"""API keys: `RAG_API_KEYS` (comma-separated) and/or a keys file (one per line), each `KEY[:COLL1|COLL2][:ro]`.
+"""API keys: `RAG_API_KEYS` (comma-separated) and/or a keys file (one per line), each
+`[NAME=]KEY[:COLL1|COLL2][:ro][:admin]`.
 
-With no keys configured, every request is allowed and the server binds to loopback only.
+- `NAME=` names the key in the audit trail (`alice=...`); an unnamed key is `key:` and the first 8 hex digits
+  of its SHA-256 there, never the key itself.
+- The segment after the key is always the collections (empty: every collection); the segments after it are
+  flags: `ro` (read-only) and `admin` (may read the audit trail), in any order. `KEY:ro` alone is read-only on
+  every collection, as it always was; `KEY:admin` alone is still a key limited to the collection `admin`:
+  an admin key on every collection is `KEY::admin`.
+
+With no keys configured, every request is allowed (as `local`, who may read the audit trail) and the server
+binds to loopback only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag_service.errors import NotFoundError, ServiceError
+from rag_service.errors import ConfigurationError, NotFoundError, ServiceError
 from rag_service.settings import Settings
+
+# A key's name: letters, digits and . _ @ + - (an e-mail address fits), never ':' so that it cannot look like
+# the `key:...` or `cli:...` actors the service makes up itself.
+KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+LOCAL_ACTOR = "local"
+FLAGS = frozenset({"ro", "admin"})
 
 
 class UnauthorizedError(ServiceError):
@@ -28,14 +45,32 @@ class ApiKey:
     key: str
     collections: frozenset[str] | None  # None: every collection
     read_only: bool
+    name: str | None = None
+    admin: bool = False
+
+    @property
+    def actor(self) -> str:
+        """Who this key is in the audit trail: its name, or a short fingerprint that cannot be turned back into it."""
+        return self.name or key_fingerprint(self.key)
+
+
+def key_fingerprint(key: str) -> str:
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a key's rights, or everything when auth is off."""
+    """Who is calling: a key's rights, or everything when auth is off. `actor` names the caller in the audit
+    trail; `admin` may read it."""
 
     collections: frozenset[str] | None = None
     read_only: bool = False
+    actor: str = LOCAL_ACTOR
+    admin: bool = True
+
+    def require_admin(self) -> None:
+        if not self.admin:
+            raise ForbiddenError("this API key may not read the audit trail: it needs the admin flag")
 
     def can_see(self, collection: str) -> bool:
         return self.collections is None or collection in self.collections
@@ -55,14 +90,37 @@ class Principal:
             raise ForbiddenError("this API key may only create the collections it names")
 
 
-def parse_key(entry: str) -> ApiKey:
-    parts = entry.strip().split(":")
+def _split_name(entry: str) -> tuple[str | None, str]:
+    """`name=KEY...` → (name, KEY...). A key that holds '=' itself stays whole when what precedes the first '='
+    is no name, or no key follows it (base64 padding: `abc=`, `abc==:team`); any other key with '=' needs a name."""
+    name, sep, rest = entry.partition("=")
+    key = rest.split(":", 1)[0]
+    if sep and KEY_NAME.fullmatch(name) and key and not key.startswith("="):
+        return name, rest
+    return None, entry
+
+
+def parse_key(entry: str, position: int = 1) -> ApiKey:
+    """One `[NAME=]KEY[:COLLECTIONS][:ro][:admin]` entry; `position` (1-based) names it in errors, which never
+    quote the key."""
+    name, spec = _split_name(entry.strip())
+    parts = spec.split(":")
     key, rest = parts[0], parts[1:]
-    read_only = bool(rest) and rest[-1] == "ro"
-    if read_only:
-        rest = rest[:-1]
+    if not key:
+        raise ConfigurationError(f"API key entry {position}: the key is empty")
+    if name == LOCAL_ACTOR:
+        raise ConfigurationError(f"API key entry {position}: the name {LOCAL_ACTOR!r} is reserved")
+    if rest == ["ro"]:  # `KEY:ro`: read-only on every collection, as before collections came first
+        rest = ["", "ro"]
+    flags = set(rest[1:])
+    unknown = flags - FLAGS
+    if unknown:
+        raise ConfigurationError(
+            f"API key entry {position}: unknown flag(s) {', '.join(sorted(unknown))}; after the collections "
+            "only ro and admin may follow"
+        )
     collections = frozenset(c for c in rest[0].split("|") if c) if rest and rest[0] else None
-    return ApiKey(key=key, collections=collections, read_only=read_only)
+    return ApiKey(key=key, collections=collections, read_only="ro" in flags, name=name, admin="admin" in flags)
 
 
 def load_keys(settings: Settings) -> list[ApiKey]:
@@ -70,7 +128,7 @@ def load_keys(settings: Settings) -> list[ApiKey]:
     if settings.api_keys_file is not None:
         lines = Path(settings.api_keys_file).read_text(encoding="utf-8").splitlines()
         entries += [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    return [parse_key(entry) for entry in entries]
+    return [parse_key(entry, i) for i, entry in enumerate(entries, start=1)]
 
 
 class KeyChecker:
@@ -81,6 +139,18 @@ class KeyChecker:
     def enabled(self) -> bool:
         return bool(self.keys)
 
+    def describe(self) -> list[dict[str, object]]:
+        """Each key's actor and rights, never the key: what the audit trail records as the keys in force."""
+        return [
+            {
+                "actor": key.actor,
+                "collections": sorted(key.collections) if key.collections is not None else None,
+                "read_only": key.read_only,
+                "admin": key.admin,
+            }
+            for key in self.keys
+        ]
+
     def principal(self, authorization: str | None) -> Principal:
         if not self.keys:
             return Principal()
@@ -89,5 +159,7 @@ class KeyChecker:
         presented = authorization[7:].strip()
         for key in self.keys:
             if hmac.compare_digest(key.key.encode(), presented.encode()):
-                return Principal(collections=key.collections, read_only=key.read_only)
+                return Principal(
+                    collections=key.collections, read_only=key.read_only, actor=key.actor, admin=key.admin
+                )
         raise UnauthorizedError("invalid API key")

@@ -473,3 +473,30 @@ class Features(BaseModel):
     max_question_chars: int = Field(description="The longest question accepted (RAG_MAX_QUESTION_CHARS).")
     embedder_scripts: dict[str, list[str]] = Field(description="The writing systems each embedder reads.")
     auth_required: bool
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: str = Field(description="When, ISO 8601 in UTC.")
+    actor: str = Field(
+        description="Who: an API key's name, `key:<first 8 hex of its SHA-256>` for an unnamed key, `local` "
+        "without keys, `cli:<user>` at a terminal, `system` for the service itself. Never a key."
+    )
+    action: str = Field(
+        description="ask, search, upload, sync, document.delete, collection.create, collection.delete, "
+        "conversation.create, conversation.rename, conversation.delete, feedback, job.cancel, audit.read, "
+        "audit.export, audit.purge, access.keys"
+    )
+    collection: str | None
+    target: str | None = Field(description="What it acted on: a conversation or job id, a document's path.")
+    details: dict[str, Any] = Field(
+        description="The rest: an ask's status, backend, passages shown (path, chunk id, location) and, unless "
+        "RAG_AUDIT_QUESTIONS=false, its question and answer."
+    )
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut] = Field(description="Newest first.")
+    total: int = Field(description="Events matching the filters, all pages together.")
+    offset: int
+    limit: int

@@ -242,3 +242,27 @@ class Feedback(Base):
     passages: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """One thing someone did (rag_service/audit.py): who (`actor`: a key's name, `key:<fingerprint>`, `local`,
+    `cli:<user>`; never a key), what (`action`), where (`collection`, `target`), and the rest in `details`.
+    No foreign keys: the trail outlives the collections and conversations it names."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_actor_at", "actor", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_collection_at", "collection", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    # 64-bit on PostgreSQL (a row per ask adds up); SQLite's INTEGER PRIMARY KEY is 64-bit already.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    collection: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    target: Mapped[str | None] = mapped_column(Text, nullable=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -31,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from rag_service.api.auth import KeyChecker, Principal, UnauthorizedError, load_keys
 from rag_service.api.errors import error_response
+from rag_service.audit import os_user_actor
 from rag_service.chunks import MAX_NEIGHBOURS, MAX_ROW_ID
 from rag_service.errors import ConfigurationError, ServiceError
 from rag_service.mcp import tools
@@ -380,9 +381,10 @@ def http_endpoint(runtime: Runtime, keys: KeyChecker) -> HttpEndpoint:
 
 
 def stdio_principal(settings: Settings, key: str | None) -> Principal:
-    """The local user may read everything; `--key` acts as that key (RAG_API_KEYS / RAG_API_KEYS_FILE)."""
+    """The local user may read everything, as `cli:<user>` in the audit trail; `--key` acts as that key
+    (RAG_API_KEYS / RAG_API_KEYS_FILE), under its name."""
     if key is None:
-        return Principal()
+        return Principal(actor=os_user_actor())
     keys = KeyChecker(load_keys(settings))
     if not keys.enabled:
         raise ConfigurationError("--key: no API keys are configured (RAG_API_KEYS or RAG_API_KEYS_FILE)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from rag_service import conversations
+from rag_service import audit, conversations
 from rag_service.answering import LlmPolicy, build_answerer
 from rag_service.answering.request import AskRequest
 from rag_service.answering.service import ask as ask_service
@@ -145,6 +145,14 @@ def search(
         for rank, (hit, _) in enumerate(found, start=1):
             hit.rank = rank
     passages = [_passage(hit, name) for hit, name in found]
+    audit.record(
+        runtime,
+        principal.actor,
+        "search",
+        collection=collection,
+        details={"collections": names, "hits": len(passages), "chunk_ids": [p["chunk_id"] for p in passages]},
+        private={"query": query},
+    )
     data = {
         "query": query,
         "scope": scope,
@@ -196,6 +204,7 @@ def ask(
         conversation_id=conversation_id or started,
         readable=principal.collections,
         limits=limits,
+        actor=principal.actor,
     )
     try:
         result = ask_service(runtime, request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from rag_service import audit
 from rag_service import collections as service
 from rag_service.api.deps import Caller, State
 from rag_service.api.schemas import CollectionCreate, CollectionList, CollectionOut
@@ -16,7 +17,11 @@ router = APIRouter(prefix="/api/collections", tags=["collections"])
 def create_collection(body: CollectionCreate, state: State, caller: Caller) -> dict:
     caller.require_create(body.name)
     service.create_collection(state.runtime, body.name, body.embedder)
-    return service.get_collection_info(state.runtime, body.name).to_dict()
+    info = service.get_collection_info(state.runtime, body.name).to_dict()
+    audit.record(
+        state.runtime, caller.actor, "collection.create", collection=body.name, details={"embedder": info["embedder"]}
+    )
+    return info
 
 
 @router.get("", response_model=CollectionList)
@@ -37,4 +42,5 @@ def delete_collection(name: str, state: State, caller: Caller) -> Response:
     if state.jobs.pending_for(name):
         raise ConflictError(f"collection {name!r} has an ingest queued or running; cancel it first")
     service.delete_collection(state.runtime, name)
+    audit.record(state.runtime, caller.actor, "collection.delete", collection=name)
     return Response(status_code=204)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from rag_service import audit
 from rag_service import conversations as service
 from rag_service.api.deps import Caller, RowId, State
 from rag_service.api.schemas import (
@@ -47,7 +48,16 @@ def collection_conversations(name: str, state: State, caller: Caller) -> dict:
 def create_conversation(body: ConversationCreate, state: State, caller: Caller) -> dict:
     caller.require(body.collection)
     with state.runtime.sessions() as session:
-        return service.create_conversation(session, body.collection, body.title)
+        created = service.create_conversation(session, body.collection, body.title)
+    audit.record(
+        state.runtime,
+        caller.actor,
+        "conversation.create",
+        collection=body.collection,
+        target=created["id"],
+        private={"title": created["title"]},
+    )
+    return created
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
@@ -60,12 +70,23 @@ def get_conversation(conversation_id: RowId, state: State, caller: Caller) -> di
 @router.patch("/conversations/{conversation_id}", response_model=ConversationSummary)
 def rename_conversation(conversation_id: RowId, body: ConversationRename, state: State, caller: Caller) -> dict:
     with state.runtime.sessions() as session:
-        return service.rename_conversation(session, conversation_id, body.title, caller.collections)
+        renamed = service.rename_conversation(session, conversation_id, body.title, caller.collections)
+    audit.record(
+        state.runtime,
+        caller.actor,
+        "conversation.rename",
+        collection=renamed["collection"],
+        target=conversation_id,
+        private={"title": renamed["title"]},
+    )
+    return renamed
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, response_class=Response)
 def delete_conversation(conversation_id: RowId, state: State, caller: Caller) -> Response:
     """Its turns go with it; feedback given on them stays (unlinked)."""
     with state.runtime.sessions() as session:
+        collection = service.conversation_collection(session, conversation_id, caller.collections)
         service.delete_conversation(session, conversation_id, caller.collections)
+    audit.record(state.runtime, caller.actor, "conversation.delete", collection=collection, target=conversation_id)
     return Response(status_code=204)

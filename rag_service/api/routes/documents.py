@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from rag_service import audit
 from rag_service.api.auth import ForbiddenError
 from rag_service.api.deps import Caller, RowId, State
 from rag_service.api.multipart import parse_upload
@@ -112,6 +113,11 @@ async def upload_files(name: str, request: Request, state: State, caller: Caller
     # A folder is submitted as a Path, as it always was; an object store's s3:// URL as it is (Path would mangle it).
     job = state.jobs.submit(name, source if "://" in source else Path(source), sync=False)
     skipped = [{"path": path, "reason": reason} for path, reason in result.skipped]
+    details = {"job_id": job.id, "files": len(result.stored), "skipped": len(skipped)}
+    # A database write: off the event loop, as the upload's own storing is
+    await run_in_threadpool(
+        audit.record, state.runtime, caller.actor, "upload", collection=name, target=job.id, details=details
+    )
     return {"job_id": job.id, "files": len(result.stored), "skipped": skipped}
 
 
@@ -136,6 +142,8 @@ def sync_folder(name: str, body: SyncRequest, state: State, caller: Caller) -> d
     job = state.jobs.submit(name, folder, sync=True)
     if body.watch:
         state.watcher.remember(collection_id, folder)
+    details = {"job_id": job.id, "path": str(folder), "watch": body.watch}
+    audit.record(state.runtime, caller.actor, "sync", collection=name, target=job.id, details=details)
     return {"job_id": job.id}
 
 
@@ -185,6 +193,8 @@ def delete_document(name: str, document_id: RowId, state: State, caller: Caller)
     # store cannot be reached the request fails with nothing changed, and can be sent again.
     build_originals_store(state.runtime.settings).delete(collection.id, path)
     delete_documents(state.runtime, collection.id, state.runtime.indexes.peek(collection.id), [document_id])
+    details = {"document_id": document_id}
+    audit.record(state.runtime, caller.actor, "document.delete", collection=name, target=path, details=details)
     return Response(status_code=204)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from rag_service import audit
 from rag_service import feedback as service
 from rag_service.api.deps import Caller, State
 from rag_service.api.schemas import FeedbackCreate, FeedbackList, FeedbackOut
@@ -18,7 +19,17 @@ router = APIRouter(prefix="/api/feedback", tags=["feedback"])
 def give_feedback(body: FeedbackCreate, state: State, caller: Caller) -> dict:
     """Stored with the turn's question, answer, citations and passages; given again, it replaces the first."""
     with state.runtime.sessions() as session:
-        return service.give_feedback(session, body.turn_id, body.rating, body.comment, caller.collections)
+        given = service.give_feedback(session, body.turn_id, body.rating, body.comment, caller.collections)
+    audit.record(
+        state.runtime,
+        caller.actor,
+        "feedback",
+        collection=given["collection"],
+        target=body.turn_id,
+        details={"rating": body.rating, "feedback_id": given["id"]},
+        private={"comment": body.comment},
+    )
+    return given
 
 
 @router.get("", response_model=FeedbackList)

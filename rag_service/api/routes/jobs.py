@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from rag_service import audit
 from rag_service.api.auth import Principal
 from rag_service.api.deps import Caller, RowId, State
 from rag_service.api.schemas import JobOut
@@ -80,4 +81,6 @@ def cancel_job(job_id: RowId, state: State, caller: Caller) -> dict:
     job's record stays (its progress and failures are what the upload panel shows), so GET still finds it."""
     job = _visible(state, caller, job_id)
     caller.require(job.collection, write=True)
-    return state.jobs.cancel(job_id).to_dict(show_path=True)
+    cancelled = state.jobs.cancel(job_id).to_dict(show_path=True)
+    audit.record(state.runtime, caller.actor, "job.cancel", collection=job.collection, target=job_id)
+    return cancelled

@@ -138,6 +138,7 @@ def chat_completions(body: ChatCompletionRequest, state: State, caller: Caller) 
         history=history,
         # The messages were bounded above, in their own format; the wall clock is the caller's as on /api/ask.
         limits=AskLimits(timeout_seconds=runtime.settings.ask_timeout_seconds),
+        actor=caller.actor,
     )
     events = ask_events(runtime, request)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"

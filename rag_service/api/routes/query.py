@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
+from rag_service import audit
 from rag_service.answering import LlmPolicy, build_answerer
 from rag_service.answering.availability import backend_report
 from rag_service.answering.base import ChatTurn
@@ -41,6 +42,14 @@ def search(body: SearchRequest, state: State, caller: Caller) -> dict:
     caller.require(body.collection)
     check_ask(AskLimits.from_settings(state.runtime.settings), body.query, [], field="query")
     hits = retrieve(state.runtime, body.collection, body.query, search_options(state.runtime, body))
+    audit.record(
+        state.runtime,
+        caller.actor,
+        "search",
+        collection=body.collection,
+        details={"hits": len(hits), "chunk_ids": [hit.chunk_id for hit in hits]},
+        private={"query": body.query},
+    )
     return {"hits": [hit.to_dict() for hit in hits]}
 
 
@@ -101,6 +110,7 @@ def ask(body: schemas.AskRequest, state: State, caller: Caller) -> Any:
         conversation_id=body.conversation_id,
         readable=caller.collections,
         limits=AskLimits.from_settings(runtime.settings),
+        actor=caller.actor,
     )
     events = ask_events(runtime, request)
     if body.stream:
