@@ -119,6 +119,12 @@ def ask(page: Page, question: str) -> None:
     )
 
 
+def create(page: Page, name: str) -> None:
+    page.fill("#new-name", name)
+    page.get_by_role("button", name="Create").click()
+    expect(page.locator("#collection-title")).to_have_text(name)
+
+
 def upload_and_wait(page: Page, folder: Path) -> None:
     page.get_by_role("tab", name="Upload").click()
     page.set_input_files("#folder-input", str(folder))
@@ -170,9 +176,7 @@ def test_progress_follows_the_work_and_reads_true(
     settings = make_settings(tmp_path, embed_group_chunks=8, chunk_size_tokens=48, chunk_overlap_tokens=8)
     with running_server(settings) as base:
         page = open_page(browser, base, page_errors, viewport={"width": 1280, "height": 900})
-        page.fill("#new-name", "notes")
-        page.get_by_role("button", name="Create").click()
-        expect(page.locator("#collection-title")).to_have_text("notes")
+        create(page, "notes")
         # What the panel shows, every 50 ms, recorded in the page (the test's own probe).
         page.evaluate("""() => {
           window.__samples = [];
@@ -259,9 +263,7 @@ def test_passages_read_like_the_answers(
     settings = make_settings(tmp_path, chunk_size_tokens=96, chunk_overlap_tokens=24)
     with running_server(settings) as base:
         page = open_page(browser, base, page_errors, viewport={"width": 1280, "height": 900})
-        page.fill("#new-name", "team")
-        page.get_by_role("button", name="Create").click()
-        expect(page.locator("#collection-title")).to_have_text("team")
+        create(page, "team")
         upload_and_wait(page, folder)
         dialog = page.locator("#passage-dialog")
 
@@ -313,9 +315,7 @@ def test_sidebar_stays_short_and_small_things_read_right(
     folder = team_folder(tmp_path / "team")
     with running_server(make_settings(tmp_path)) as base:
         page = open_page(browser, base, page_errors, viewport={"width": 1280, "height": 900})
-        page.fill("#new-name", "team")
-        page.get_by_role("button", name="Create").click()
-        expect(page.locator("#collection-title")).to_have_text("team")
+        create(page, "team")
         expect(page.locator("#conversations")).to_be_hidden()  # no empty "Conversations" heading
         upload_and_wait(page, folder)
 
@@ -392,9 +392,7 @@ def test_cancel_leaves_the_bar_where_the_work_stopped(
     settings = make_settings(tmp_path, embed_group_chunks=2, chunk_size_tokens=32, chunk_overlap_tokens=4)
     with running_server(settings) as base:
         page = open_page(browser, base, page_errors, viewport={"width": 1280, "height": 900})
-        page.fill("#new-name", "notes")
-        page.get_by_role("button", name="Create").click()
-        expect(page.locator("#collection-title")).to_have_text("notes")
+        create(page, "notes")
         page.set_input_files("#folder-input", str(folder))
         expect(page.locator("#upload-counts")).to_contain_text("passages", timeout=60_000)
         page.get_by_role("button", name="Cancel").click()
@@ -416,9 +414,7 @@ def test_phone_width_has_no_overflow_on_any_screen(
         expect(page.locator("#sidebar")).to_be_in_viewport()
         no_overflow(page, "empty, drawer open")
         in_view(page, "#lang-select")
-        page.fill("#new-name", "team")
-        page.get_by_role("button", name="Create").click()
-        expect(page.locator("#collection-title")).to_have_text("team")
+        create(page, "team")
         no_overflow(page, "upload tab")
         upload_and_wait(page, folder)
         no_overflow(page, "upload done")
