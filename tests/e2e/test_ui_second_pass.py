@@ -190,6 +190,8 @@ def test_progress_follows_the_work_and_reads_true(
         page.wait_for_timeout(1500)
         shot(page, "21-upload-in-progress")
         expect(page.locator("#upload-text")).to_contain_text("Done:", timeout=300_000)
+        # The probe samples every 50 ms: wait for the sample that saw "Done" before reading them.
+        page.wait_for_function("window.__samples.some(s => s.text.startsWith('Done'))")
         samples = page.evaluate("window.__samples")
         running = [s for s in samples if s["counts"]]
         assert running, "no progress was shown while the job ran"
