@@ -52,7 +52,9 @@ def ingest(root: Path, env: dict[str, str], files: int) -> int:
         shutil.copy(path, source / path.name)
     subprocess.run(
         [sys.executable, "-m", "rag_service", "ingest", str(source), "-c", COLLECTION, "--json"],
-        env=env, check=True, capture_output=True,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return len(list(source.iterdir()))
 

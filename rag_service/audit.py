@@ -144,9 +144,12 @@ def list_events(session: Session, filters: Filters, limit: int = 50, offset: int
     return [to_dict(row) for row in rows], total
 
 
-def export_jsonl(session: Session, since: datetime | None = None, until: datetime | None = None) -> Iterator[str]:
-    """Oldest first, one JSON object a line (with its newline), read in batches so a year's trail streams."""
-    where = _where(Filters(since=since, until=until))
+def export_jsonl(
+    session: Session, since: datetime | None = None, until: datetime | None = None, filters: Filters | None = None
+) -> Iterator[str]:
+    """Oldest first, one JSON object a line (with its newline), read in batches so a year's trail streams.
+    `filters`, when given, are all of `list_events`' (and `since`/`until` are not read)."""
+    where = _where(filters or Filters(since=since, until=until))
     last_id: int | None = None
     while True:
         page = select(AuditEvent).where(*where)
@@ -159,6 +162,25 @@ def export_jsonl(session: Session, since: datetime | None = None, until: datetim
             return
         last_id = rows[-1].id
         session.expunge_all()  # a long export holds one batch in memory, not the whole trail
+
+
+def export_stream(store: Store, actor: str, filters: Filters, asked: Mapping[str, Any]) -> Iterator[str]:
+    """`export_jsonl` in a session of its own, for a response that streams after its handler returned; once the
+    last line is out (or the reader went away), the export is recorded as `audit.export` with the filters
+    asked for and how many events it gave."""
+    count, complete = 0, False
+    try:
+        with store.sessions() as session:
+            for line in export_jsonl(session, filters=filters):
+                yield line
+                count += 1
+        complete = True
+    finally:
+        details = {name: str(value) for name, value in asked.items() if value}
+        details["events"] = count
+        if not complete:
+            details["incomplete"] = True
+        record(store, actor, "audit.export", collection=filters.collection, details=details)
 
 
 def purge(store: Store, older_than_days: float, now: datetime | None = None) -> int:

@@ -659,7 +659,9 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
-    if not load_keys(settings):
+    if settings.oidc_enabled:
+        err.print(f"sign-in with {settings.oidc_issuer} for the web UI; API keys for tools: {len(load_keys(settings))}")
+    elif not load_keys(settings):
         if host not in LOOPBACK:
             err.print(f"no API keys configured (RAG_API_KEYS): binding to 127.0.0.1 instead of {host}")
             host = "127.0.0.1"

@@ -16,6 +16,14 @@ class NotFoundError(ServiceError):
     status = 404
 
 
+class NotAllowedError(ServiceError):
+    """The caller may see the thing but not do this to it (another person's shared conversation: read, never
+    continued, renamed or deleted). What they may not see is a NotFoundError instead."""
+
+    code = "forbidden"
+    status = 403
+
+
 class ConflictError(ServiceError):
     code = "conflict"
     status = 409

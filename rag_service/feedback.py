@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection as Names
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ingest.loaders import loader_for
@@ -34,8 +33,9 @@ from ingest.types import LoadError
 from rag_service.answering.base import ChatTurn
 from rag_service.answering.condense import condense_by_rule
 from rag_service.collections import find_collection
+from rag_service.conversations import Viewer
 from rag_service.db.models import Collection, Conversation, ConversationTurn, Feedback, utcnow
-from rag_service.errors import InvalidInputError, NotFoundError
+from rag_service.errors import InvalidInputError, NotAllowedError, NotFoundError
 from rag_service.indexing import load_options
 from rag_service.settings import Settings
 from rag_service.storage.folder import upload_root
@@ -75,27 +75,32 @@ def _to_dict(feedback: Feedback, collection: str) -> dict[str, Any]:
     }
 
 
-def give_feedback(
-    session: Session, turn_id: int, rating: str, comment: str, visible: Names[str] | None
-) -> dict[str, Any]:
-    """Feedback on one saved turn; given again, it replaces the earlier one (one per answer)."""
+def give_feedback(session: Session, turn_id: int, rating: str, comment: str, viewer: Viewer) -> dict[str, Any]:
+    """Feedback on one saved turn; given again, it replaces the earlier one (one per answer). A turn of a
+    conversation the viewer may not see is not found; on another person's shared conversation only its owner
+    rates the answers (NotAllowedError). The feedback is its conversation owner's, as private as it was."""
     if rating not in RATINGS:
         raise InvalidInputError(f"rating: must be one of {', '.join(RATINGS)}")
     if len(comment) > MAX_COMMENT_CHARS:
         raise InvalidInputError(f"comment: over the limit of {MAX_COMMENT_CHARS} characters")
     row = session.execute(
-        select(ConversationTurn, Conversation.collection_id, Collection.name)
+        select(ConversationTurn, Conversation, Collection.name)
         .join(Conversation, Conversation.id == ConversationTurn.conversation_id)
         .join(Collection, Collection.id == Conversation.collection_id)
         .where(ConversationTurn.id == turn_id)
     ).first()
-    if row is None or (visible is not None and row[2] not in visible):
+    if row is None or not viewer.may_read(row[2]) or not viewer.sees(row[1]):
         raise NotFoundError(f"no answer {turn_id}")
-    turn, collection_id, collection = row
+    turn, conversation, collection = row
+    if not viewer.may_change(conversation):
+        raise NotAllowedError(
+            f"answer {turn_id} is in a conversation shared with the collection to read: only its owner may rate it"
+        )
     feedback = session.scalar(select(Feedback).where(Feedback.turn_id == turn_id))
     if feedback is None:
-        feedback = Feedback(turn_id=turn_id, collection_id=collection_id)
+        feedback = Feedback(turn_id=turn_id, collection_id=conversation.collection_id)
         session.add(feedback)
+    feedback.owner_id = conversation.owner_id
     feedback.rating, feedback.comment = rating, comment.strip()
     feedback.question, feedback.answer, feedback.answered = turn.question, turn.answer, turn.answered
     feedback.standalone_question = turn.standalone_question
@@ -118,16 +123,28 @@ def _earlier_turns(session: Session, turn: ConversationTurn) -> list[dict[str, s
 
 
 def list_feedback(
-    session: Session, collections: Names[str] | None, rating: str | None = None, limit: int = 1000
+    session: Session, viewer: Viewer, rating: str | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
+    """Oldest first, of the viewer's collections: feedback on unowned conversations, the viewer's own, and that on
+    conversations shared now (feedback copies the conversation's text, so it is as private as the conversation,
+    and stays its owner's once the conversation is deleted)."""
+    shared = (
+        select(ConversationTurn.id)
+        .join(Conversation, Conversation.id == ConversationTurn.conversation_id)
+        .where(Conversation.shared)
+    )
+    seen = [Feedback.owner_id.is_(None), Feedback.turn_id.in_(shared)]
+    if viewer.person_id is not None:
+        seen.append(Feedback.owner_id == viewer.person_id)
     query = (
         select(Feedback, Collection.name)
         .join(Collection, Collection.id == Feedback.collection_id)
+        .where(or_(*seen))
         .order_by(Feedback.id)
         .limit(limit)
     )
-    if collections is not None:
-        query = query.where(Collection.name.in_(list(collections)))
+    if viewer.collections is not None:
+        query = query.where(Collection.name.in_(list(viewer.collections)))
     if rating is not None:
         query = query.where(Feedback.rating == rating)
     return [_to_dict(f, name) for f, name in session.execute(query)]

@@ -313,7 +313,6 @@ def _join_text(first: str, second: str, min_overlap: int) -> str | None:
     return None
 
 
-
 @dataclass
 class CollectionStatistics:
     """What the steps after retrieval need of a collection's indexes: how rare each stemmed term is (BM25

@@ -16,6 +16,7 @@ from rag_service.stores.registry import IndexRegistry
 
 if TYPE_CHECKING:
     from rag_service.answering.reader import Reader
+    from rag_service.signin.provider import Provider
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,13 @@ class Runtime:
         except BackendUnavailableError as exc:
             log.error("the reader is off: %s", exc)
             return None
+
+    @cached_property
+    def oidc(self) -> Provider:
+        """The sign-in provider (RAG_OIDC_*): its discovery document and keys cached across requests."""
+        from rag_service.signin.provider import Provider
+
+        return Provider(self.settings)
 
     @cached_property
     def reranker(self) -> Reranker | None:

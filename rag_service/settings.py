@@ -170,6 +170,20 @@ class Settings(BaseSettings):
     # false: questions, search queries, answers, titles and comments are left out of the trail (the rest stays).
     audit_questions: bool = True
 
+    # Sign-in with the team's OpenID Connect provider (rag_service/signin/): on when the issuer and client id are
+    # set. People's collections and roles come from their groups (`access_grants`, edited by admins in the UI);
+    # the groups listed in oidc_admin_groups are admins on every collection whatever the grants say.
+    oidc_issuer: str = ""  # e.g. https://login.example.com/realms/team: discovery at /.well-known/openid-configuration
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"  # add the scope that releases groups where the provider needs one
+    oidc_groups_claim: str = "groups"  # in the ID token, or else in the userinfo response
+    oidc_admin_groups: str = ""  # comma-separated
+    # Where the provider sends people back: <this>/auth/callback. Empty: the address the browser used.
+    public_url: str = ""
+    session_hours: float = 12.0  # a sign-in lasts this long; signing out ends it at once
+    oidc_clock_skew_seconds: int = 60  # leeway on the ID token's times
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
@@ -205,6 +219,13 @@ class Settings(BaseSettings):
     @property
     def locks_dir(self) -> Path:
         return self.data_dir / "locks"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    def oidc_admin_group_names(self) -> frozenset[str]:
+        return frozenset(g.strip() for g in self.oidc_admin_groups.split(",") if g.strip())
 
     def allowed_root_paths(self) -> list[Path]:
         return [Path(p).resolve() for p in self.allowed_roots.split(",") if p.strip()]

@@ -1,7 +1,14 @@
 // The public REST API, as the web UI uses it: JSON calls, uploads and Server-Sent Event streams.
-// Streams are read with fetch (not EventSource) so that the API key header can be sent.
+// Streams are read with fetch (not EventSource) so that the API key header can be sent. A signed-in browser
+// sends its session cookie instead, and with every change the CSRF token the server gave it (GET /api/me).
 
 const KEY_STORAGE = "rag-service.apiKey";
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+let csrfToken = "";
+
+export function setCsrfToken(token) {
+  csrfToken = token || "";
+}
 
 export class ApiError extends Error {
   constructor(status, code, message, body = {}) {
@@ -21,9 +28,11 @@ export function setApiKey(key) {
   else localStorage.removeItem(KEY_STORAGE);
 }
 
-function headers(extra = {}) {
+function headers(method, extra = {}) {
   const key = apiKey();
-  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+  const all = key ? { ...extra, Authorization: `Bearer ${key}` } : { ...extra };
+  if (csrfToken && !SAFE_METHODS.has(method)) all["X-CSRF-Token"] = csrfToken;
+  return all;
 }
 
 async function send(method, path, { json, body, signal } = {}) {
@@ -31,7 +40,7 @@ async function send(method, path, { json, body, signal } = {}) {
   try {
     response = await fetch(path, {
       method,
-      headers: headers(json !== undefined ? { "Content-Type": "application/json" } : {}),
+      headers: headers(method, json !== undefined ? { "Content-Type": "application/json" } : {}),
       body: json !== undefined ? JSON.stringify(json) : body,
       signal,
     });
@@ -91,4 +100,10 @@ export async function* streamJob(jobId, signal) {
 export async function* streamAnswer(request, signal) {
   const response = await send("POST", "/api/ask", { json: { ...request, stream: true }, signal });
   yield* readEvents(response);
+}
+
+// A file the API sends (the audit trail's JSON Lines) as a Blob: fetch can send the key header, a link cannot.
+export async function getBlob(path) {
+  const response = await send("GET", path);
+  return response.blob();
 }

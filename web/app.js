@@ -3,7 +3,8 @@
 // This module starts the page: it binds the page's controls to the screens' modules and says what happens
 // when another collection is selected. No build step: the browser loads these ES modules as they are.
 
-import { apiKey, call, setApiKey } from "./api.js";
+import { bindAdmin, renderAdmin, updateAdminEntry } from "./admin.js";
+import { apiKey, call, setApiKey, setCsrfToken } from "./api.js";
 import { ask, renderBackends, updateCount, updateScriptHint } from "./chat.js";
 import {
   checkName, createCollection, deleteCollection, loadCollections, renderCollections, setCollectionHooks, showCollection,
@@ -11,7 +12,7 @@ import {
 import {
   loadConversations, newConversation, openConversation, renderConversations, toggleAllConversations,
 } from "./conversations.js";
-import { $, hideBanner, openKeyDialog, reportError, setDrawer } from "./dom.js";
+import { $, askToAuthenticate, hideBanner, openKeyDialog, reportError, setDrawer } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { conversationKey, state } from "./state.js";
 import {
@@ -51,7 +52,39 @@ function closeKeyDialog() {
   const choice = $("#key-dialog").returnValue;
   if (choice === "save") setApiKey($("#key-input").value.trim());
   if (choice === "clear") setApiKey("");
-  if (choice) { hideBanner(); loadCollections(); loadBackends(); }
+  if (choice) { hideBanner(); start(); }
+}
+
+// ---- who is signed in ------------------------------------------------------------------------
+
+// Who the server sees: a signed-in person (their name, and Sign out), or nobody yet where sign-in is on.
+// Returns false when the page must wait for a sign-in before it can load anything.
+async function loadMe() {
+  const me = await call("GET", "/api/me");
+  state.me = me;
+  state.features.sign_in = me.sign_in;
+  setCsrfToken(me.csrf_token);
+  $("#account").hidden = !me.signed_in;
+  $("#account-name").textContent = me.signed_in ? (me.name || me.email) : "";
+  $("#account-name").title = me.signed_in ? t("signedInAs", { who: me.email || me.name }) : "";
+  $("#sign-in-link").hidden = !me.sign_in || me.signed_in || Boolean(apiKey());
+  $("#sign-in-link").href = `/auth/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+  if (me.sign_in && !me.signed_in && !me.actor) {
+    askToAuthenticate();
+    return false;
+  }
+  return true;
+}
+
+async function signOut() {
+  try {
+    const { logout_url: logoutUrl } = await call("POST", "/auth/logout");
+    // The provider's own sign-out where it has one; it sends the browser back here.
+    if (logoutUrl) location.assign(logoutUrl);
+    else location.reload();
+  } catch (error) {
+    reportError(error);
+  }
 }
 
 // ---- start ----------------------------------------------------------------------------------
@@ -68,9 +101,11 @@ async function loadBackends() {
     $("#question").maxLength = features.max_question_chars;
     updateCount();
     updateScriptHint();
-    // The key button only where the server asks for keys (or one is kept, to change or clear it).
-    $("#key-button").hidden = !info.auth_required && !apiKey();
-    if (info.auth_required && !apiKey()) openKeyDialog();
+    // The key button only where the server asks for keys (or one is kept, to change or clear it), and not for a
+    // person signed in with the team's account: keys are for tools there.
+    const signedIn = Boolean(state.me?.signed_in);
+    $("#key-button").hidden = signedIn || (!info.auth_required && !apiKey());
+    if (info.auth_required && !apiKey() && !signedIn && !features.sign_in) openKeyDialog();
   } catch (error) {
     reportError(error);
   }
@@ -88,6 +123,7 @@ function bind() {
     renderUploadPanel();
     updateCount();
     updateScriptHint();
+    renderAdmin();
   });
   $("#drawer-button").addEventListener("click", () => setDrawer(!$("#sidebar").classList.contains("open")));
   $("#drawer-backdrop").addEventListener("click", () => setDrawer(false));
@@ -127,11 +163,26 @@ function bind() {
   $("#key-button").addEventListener("click", () => openKeyDialog());
   $("#more-conversations").addEventListener("click", toggleAllConversations);
   $("#key-dialog").addEventListener("close", closeKeyDialog);
+  $("#sign-out").addEventListener("click", signOut);
+  $("#signin-use-key").addEventListener("click", () => { $("#signin-dialog").close(); openKeyDialog(); });
+  bindAdmin();
+}
+
+async function start() {
+  try {
+    const ready = await loadMe();
+    updateAdminEntry(); // the Admin view for admins only
+    if (!ready) return;
+  } catch (error) {
+    reportError(error);
+    return;
+  }
+  loadBackends();
+  loadCollections();
 }
 
 setLanguage(language());
 // On a phone the answer options start folded: the conversation gets the screen.
 if (window.matchMedia("(max-width: 760px)").matches) $("#chat-options-box").open = false;
 bind();
-loadBackends();
-loadCollections();
+start();

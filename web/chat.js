@@ -4,7 +4,7 @@
 import { ApiError, call, streamAnswer } from "./api.js";
 import { showAnswer, sourcesList } from "./answers.js";
 import { ensureConversation, loadConversations } from "./conversations.js";
-import { $, describeError, element, errorBlock, hideBanner, openKeyDialog, setDrawer } from "./dom.js";
+import { $, askToAuthenticate, describeError, element, errorBlock, hideBanner, setDrawer } from "./dom.js";
 import { t } from "./i18n.js";
 import { openPassage, placeOf } from "./passages.js";
 import { state } from "./state.js";
@@ -62,7 +62,7 @@ export async function ask(event) {
   } catch (error) {
     answer.replaceChildren(errorBlock(describeError(error)));
     if (!box.value) { box.value = question; updateCount(); updateScriptHint(); } // kept, to fix and send again
-    if (error instanceof ApiError && error.status === 401) openKeyDialog();
+    if (error instanceof ApiError && error.status === 401) askToAuthenticate();
   } finally {
     bubble.removeAttribute("aria-busy");
     state.busy = false;

@@ -5,7 +5,7 @@
 import { ApiError, call } from "./api.js";
 import { $, clearErrorAt, element, reportError, setDrawer, showBanner, showErrorAt } from "./dom.js";
 import { t } from "./i18n.js";
-import { LAST_COLLECTION, conversationKey, state } from "./state.js";
+import { LAST_COLLECTION, conversationKey, may, mayCreate, state } from "./state.js";
 
 const hooks = {
   switched: (collection) => {}, // another collection was selected: its upload panel, conversation, documents
@@ -38,6 +38,7 @@ export async function loadCollections(selectName) {
 }
 
 export function renderCollections() {
+  $("#create-form").hidden = !mayCreate();
   const list = $("#collection-list");
   list.replaceChildren();
   if (!state.collections.length) list.append(element("li", { class: "muted" }, t("noCollections")));
@@ -70,6 +71,10 @@ export function showCollection(collection) {
   if (!collection) { state.current = null; return; }
   $("#collection-title").textContent = collection.name;
   $("#collection-stats").textContent = stats(collection);
+  // A signed-in person sees only what their groups let them do here; the server checks it regardless.
+  $("#delete-collection").hidden = !may(collection.name, "admin");
+  $("#tab-upload").hidden = !may(collection.name, "write");
+  if ($("#tab-upload").hidden && $("#tab-upload").getAttribute("aria-selected") === "true") $("#tab-chat").click();
 }
 
 // A running job's collection: its counts grow file by file, so fetch them again now and then.

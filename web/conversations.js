@@ -1,5 +1,9 @@
 // Saved conversations of the selected collection: the sidebar list, opening one (its turns shown again),
-// renaming, deleting, and starting a new one.
+// renaming, deleting, sharing, and starting a new one.
+//
+// Where people sign in, a person's conversation is theirs (`mine`) and private until they share it with the
+// collection; another person's shared one (`owner`, not `mine`) may be read here, not changed or continued: a
+// question asked in it starts a new conversation. One without an owner (API keys, no sign-in) is anyone's.
 
 import { ApiError, call } from "./api.js";
 import { showAnswer } from "./answers.js";
@@ -30,11 +34,14 @@ export async function loadConversations() {
   renderConversations();
 }
 
+// May the caller continue, rename and delete it: theirs, or the collection's (no owner).
+const editable = (c) => c.mine || !c.owner;
+
 const SHOWN = 8; // newest first; the rest behind "Show all", so the sidebar does not grow without limit
 let showAll = false;
 
 // The list is one stop for Tab: arrow keys move between conversations (the focused one is the only one Tab
-// reaches), and only the open conversation's rename and delete buttons are in the tab order.
+// reaches), and only the open conversation's rename, delete and share buttons are in the tab order.
 function moveFocus(event) {
   const buttons = [...$("#conversation-list").querySelectorAll("button.open")];
   const index = buttons.indexOf(event.target);
@@ -58,17 +65,22 @@ export function renderConversations() {
   list.replaceChildren(...shown.map((c) => {
     const title = c.title || t("untitled");
     const current = c.id === state.conversationId;
-    const tab = current ? 0 : -1; // rename and delete: in the tab order for the open conversation only
+    const tab = current ? 0 : -1; // rename, delete, share: in the tab order for the open conversation only
+    const mayChange = editable(c);
+    const share = c.shared ? t("stopSharing") : t("shareConversation");
+    const marked = c.mine ? t("sharedMark") : t("sharedBy", { owner: c.owner });
+    const mark = c.shared ? element("span", { class: "shared-mark", title: marked }, marked) : null;
     return element("li", { class: "conversation", "data-id": c.id },
       element("button", {
         type: "button", class: "open", title, "aria-current": current ? "true" : "false", tabindex: c.id === focusable ? 0 : -1,
         onclick: () => { openConversation(c.id); setDrawer(false); },
         onkeydown: (e) => {
-          if (e.key === "F2") { e.preventDefault(); renameConversation(c); } else if (e.key === "Delete") { e.preventDefault(); deleteConversation(c); } else moveFocus(e);
+          if (mayChange && e.key === "F2") { e.preventDefault(); renameConversation(c); } else if (mayChange && e.key === "Delete") { e.preventDefault(); deleteConversation(c); } else if (c.mine && (e.key === "s" || e.key === "S")) { e.preventDefault(); shareConversation(c); } else moveFocus(e);
         },
-      }, element("span", { class: "title" }, title), element("small", {}, t("turns", { count: c.turns }))),
-      element("button", { type: "button", class: "ghost icon", tabindex: tab, title: t("rename"), "aria-label": `${t("rename")}: ${title}`, onclick: () => renameConversation(c) }, "✎"),
-      element("button", { type: "button", class: "ghost icon danger", tabindex: tab, title: t("deleteConversation"), "aria-label": `${t("deleteConversation")}: ${title}`, onclick: () => deleteConversation(c) }, "×"),
+      }, element("span", { class: "title" }, title), element("small", {}, t("turns", { count: c.turns }), mark && " · ", mark)),
+      mayChange ? element("button", { type: "button", class: "ghost icon", tabindex: tab, title: t("rename"), "aria-label": `${t("rename")}: ${title}`, onclick: () => renameConversation(c) }, "✎") : null,
+      mayChange ? element("button", { type: "button", class: "ghost icon danger", tabindex: tab, title: t("deleteConversation"), "aria-label": `${t("deleteConversation")}: ${title}`, onclick: () => deleteConversation(c) }, "×") : null,
+      c.mine ? element("button", { type: "button", class: "ghost icon share", tabindex: tab, title: share, "aria-label": `${share}: ${title}`, "aria-pressed": c.shared ? "true" : "false", onclick: () => shareConversation(c) }, "⤴") : null,
     );
   }));
   const more = $("#more-conversations");
@@ -96,12 +108,14 @@ export async function openConversation(id) {
   localStorage.setItem(conversationKey(conversation.collection), String(conversation.id));
   const messages = $("#messages");
   messages.replaceChildren();
+  const readOnly = !editable(conversation); // another person's, shared: no feedback, no follow-up in it
+  if (readOnly) messages.append(element("li", { class: "shared-note muted" }, t("sharedReadOnly", { owner: conversation.owner })));
   for (const turn of conversation.items) {
     messages.append(element("li", { class: "message user" }, turn.question));
     const answer = element("div", { class: "answer" });
     const bubble = element("li", { class: "message assistant" }, answer);
     messages.append(bubble);
-    showAnswer(bubble, answer, { ...turn, hits: turn.passages, turn_id: turn.id }, turn.question);
+    showAnswer(bubble, answer, { ...turn, hits: turn.passages, turn_id: readOnly ? null : turn.id }, turn.question);
   }
   messages.lastElementChild?.scrollIntoView({ block: "end" });
   renderConversations();
@@ -114,6 +128,17 @@ async function renameConversation(conversation) {
   clearErrorAt(anchor);
   try {
     await call("PATCH", `/api/conversations/${conversation.id}`, { title: title.trim() });
+    await loadConversations();
+  } catch (error) {
+    showErrorAt(anchor, error);
+  }
+}
+
+async function shareConversation(conversation) {
+  const anchor = $("#conversation-list");
+  clearErrorAt(anchor);
+  try {
+    await call("POST", `/api/conversations/${conversation.id}/share`, { shared: !conversation.shared });
     await loadConversations();
   } catch (error) {
     showErrorAt(anchor, error);
@@ -133,8 +158,15 @@ async function deleteConversation(conversation) {
   }
 }
 
-// The conversation a question goes to: the open one, or a new one created now.
+// The conversation a question goes to: the open one, or a new one created now. Another person's shared
+// conversation is read, not continued: the question (the last two messages, just shown) starts a new one.
 export async function ensureConversation(collection) {
+  const open = state.conversations.find((c) => c.id === state.conversationId);
+  if (open && !editable(open)) {
+    const messages = $("#messages");
+    messages.replaceChildren(...[...messages.children].slice(-2));
+    state.conversationId = null;
+  }
   if (state.conversationId) return state.conversationId;
   const created = await call("POST", "/api/conversations", { collection });
   state.conversationId = created.id;

@@ -81,7 +81,7 @@ export function showErrorAt(anchor, error, { action } = {}) {
   block.dataset.for = anchor.id || "";
   anchor.after(block);
   block.scrollIntoView({ block: "nearest" });
-  if (error instanceof ApiError && error.status === 401) openKeyDialog(described.text);
+  if (error instanceof ApiError && error.status === 401) askToAuthenticate(described.text);
   return block;
 }
 
@@ -94,10 +94,21 @@ export function clearErrorAt(anchor) {
 export function reportError(error) {
   const { text, action, detail } = describeError(error);
   showBanner(`${text} ${action}`.trim(), "error", detail);
-  if (error instanceof ApiError && error.status === 401) openKeyDialog(text);
+  if (error instanceof ApiError && error.status === 401) askToAuthenticate(text);
 }
 
-// ---- API key (what a 401 asks for; app.js acts on the dialog's close) ------------------------
+// ---- sign-in or API key (what a 401 asks for; app.js acts on the key dialog's close) -----------
+
+// Where people sign in with the team's account, that is what a 401 asks for (a kept key is a tool's choice:
+// it is asked for again); elsewhere, an API key.
+export function askToAuthenticate(reason = "") {
+  if (!state.features.sign_in || apiKey()) { openKeyDialog(reason); return; }
+  const dialog = $("#signin-dialog");
+  $("#signin-error").textContent = reason;
+  $("#signin-error").hidden = !reason;
+  $("#signin-go").href = `/auth/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+  if (!dialog.open) dialog.showModal();
+}
 
 export function openKeyDialog(reason = "") {
   const dialog = $("#key-dialog");

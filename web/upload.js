@@ -5,7 +5,7 @@ import { refreshCounts } from "./collections.js";
 import { $, clearErrorAt, describeError, element, showErrorAt } from "./dom.js";
 import { t } from "./i18n.js";
 import { JobProgress, expectedChunks } from "./progress.js";
-import { state } from "./state.js";
+import { may, state } from "./state.js";
 
 const PAGE_SIZE = 50;
 const COUNTS_REFRESH_MS = 2000; // how often a running job's collection counts are fetched again
@@ -241,7 +241,9 @@ export async function loadDocuments() {
       element("td", {}, doc.type),
       element("td", {}, doc.chunks),
       element("td", { class: `status-${doc.status}`, title: doc.error || "" }, doc.status === "failed" ? `${status}: ${doc.error}` : status),
-      element("td", {}, element("button", { type: "button", class: "ghost danger", onclick: (e) => deleteDocument(doc, e.currentTarget) }, t("delete"))),
+      element("td", {}, may(state.current.name, "write")
+        ? element("button", { type: "button", class: "ghost danger", onclick: (e) => deleteDocument(doc, e.currentTarget) }, t("delete"))
+        : null),
     ));
   }
   const to = Math.min(page.offset + page.items.length, page.total);

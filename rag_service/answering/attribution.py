@@ -99,7 +99,7 @@ def attribute(answer: str, passages: list[Hit]) -> Attribution:
 
 
 def _with_marker(sentence: str, n: int) -> str:
-    """"... message [1]." rather than "... message. [1]", as the prompt asks the model to write them."""
+    """ "... message [1]." rather than "... message. [1]", as the prompt asks the model to write them."""
     if sentence and sentence[-1] in ".!?。！？" and not sentence.rstrip().endswith("```"):
         return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"

@@ -8,10 +8,10 @@ the caller's (`AskLimits.from_settings` for remote callers, `UNBOUNDED` for the 
 
 from __future__ import annotations
 
-from collections.abc import Collection as Names
 from dataclasses import dataclass, field
 
 from rag_service.answering.base import Answerer, ChatTurn
+from rag_service.conversations import NOBODY, Viewer
 from rag_service.limits import UNBOUNDED, AskLimits
 from rag_service.retrieval import SearchOptions
 
@@ -24,6 +24,8 @@ class AskRequest:
     options: SearchOptions
     history: list[ChatTurn] = field(default_factory=list)  # sent with the request; else the conversation's turns
     conversation_id: int | None = None  # read as the history when none is sent; the answer is saved as its turn
-    readable: Names[str] | None = None  # collections the caller may read (None: all), where a conversation is found
+    # who asks, where a conversation is found: the collections they may read (None: all) and the signed-in
+    # person, if any (another person's private conversation is not found; their shared one is not continued)
+    viewer: Viewer = NOBODY
     limits: AskLimits = UNBOUNDED
     actor: str | None = None  # who asks, for the audit trail (rag_service/audit.py); None: not recorded (eval)

@@ -27,7 +27,6 @@ from rag_service.answering.decide import ANSWERED, DECLINED, decide
 from rag_service.answering.evidence import Evidence
 from rag_service.answering.follow_ups import follow_up_options
 from rag_service.answering.request import AskRequest
-from rag_service.errors import NotFoundError
 from rag_service.limits import check_ask, with_deadline
 from rag_service.passages import Hit
 from rag_service.retrieval import retrieve
@@ -139,15 +138,12 @@ def _steps(runtime: Runtime, request: AskRequest, history: list[ChatTurn]) -> It
 
 def _conversation_history(runtime: Runtime, request: AskRequest) -> list[ChatTurn]:
     """The history sent with the request, else the conversation's own turns; a conversation is one collection's,
-    and elsewhere (or outside what the caller may read) it is not found."""
+    and elsewhere (or outside what the caller may see) it is not found; another person's shared conversation is
+    read, not continued (NotAllowedError)."""
     conversation_id = request.conversation_id or 0
     with runtime.sessions() as session:
-        owner = conversations.conversation_collection(session, conversation_id, request.readable)
-        if owner != request.collection:
-            raise NotFoundError(f"no conversation {conversation_id} in collection {request.collection!r}")
-        return request.history or conversations.history_of(
-            session, conversation_id, runtime.settings.max_history_turns
-        )
+        conversations.check_continue(session, conversation_id, request.collection, request.viewer)
+        return request.history or conversations.history_of(session, conversation_id, runtime.settings.max_history_turns)
 
 
 def _saved(runtime: Runtime, conversation_id: int, events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

@@ -19,11 +19,12 @@ from starlette.types import Receive, Scope, Send
 
 from rag_service import audit
 from rag_service.api import limits
-from rag_service.api.auth import KeyChecker, load_keys
+from rag_service.api.auth import Authenticator, KeyChecker, load_keys
 from rag_service.api.deps import AppState
 from rag_service.api.errors import documented_methods, install_error_handlers
 from rag_service.api.limits import BodyLimit
 from rag_service.api.metrics import Metrics
+from rag_service.api.routes import access as access_routes
 from rag_service.api.routes import audit as audit_routes
 from rag_service.api.routes import (
     collections,
@@ -35,6 +36,7 @@ from rag_service.api.routes import (
     jobs,
     openai_compat,
     query,
+    signin,
 )
 from rag_service.api.schemas import ErrorBody
 from rag_service.db.models import Collection
@@ -92,10 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
     jobs_manager = JobManager(runtime)
     follower = IndexFollower(runtime)
+    keys = KeyChecker(load_keys(runtime.settings))
     state = AppState(
         runtime=runtime,
         jobs=jobs_manager,
-        keys=KeyChecker(load_keys(runtime.settings)),
+        keys=keys,
+        auth=Authenticator(keys, runtime),
         watcher=FolderWatcher(runtime, jobs_manager),
     )
     mcp = http_endpoint(runtime, state.keys)  # MCP over Streamable HTTP at /mcp (rag_service/mcp/)
@@ -128,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(app.state.metrics.middleware)
     install_error_handlers(app)
     routes = (health, collections, documents, jobs, query, conversations, feedback, features, openai_compat)
-    for module in (*routes, audit_routes):
+    for module in (*routes, signin, access_routes, audit_routes):
         app.include_router(module.router)
     settings = runtime.settings
     app.add_middleware(BodyLimit, limit=int(settings.max_request_body_mb * 1024 * 1024), exempt=UPLOAD_PATH.fullmatch)

@@ -9,7 +9,8 @@
   an admin key on every collection is `KEY::admin`.
 
 With no keys configured, every request is allowed (as `local`, who may read the audit trail) and the server
-binds to loopback only.
+binds to loopback only. With sign-in configured (RAG_OIDC_*), the web UI's requests carry a session cookie
+instead (`Authenticator`), and a person's rights come from their groups (rag_service/access.py).
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from rag_service import access
 from rag_service.errors import ConfigurationError, NotFoundError, ServiceError
+from rag_service.runtime import Runtime
 from rag_service.settings import Settings
+from rag_service.signin import sessions
+from rag_service.signin.sessions import SignedIn
 
 # A key's name: letters, digits and . _ @ + - (an e-mail address fits), never ':' so that it cannot look like
 # the `key:...` or `cli:...` actors the service makes up itself.
@@ -60,33 +67,60 @@ def key_fingerprint(key: str) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a key's rights, or everything when auth is off. `actor` names the caller in the audit
-    trail; `admin` may read it."""
+    """Who is calling: a key's rights, a signed-in person's (from their groups), or everything when auth is off.
+    `actor` names the caller in the audit trail; `admin` may read it and edit who may do what.
+
+    A person's rights differ per collection: `writable` and `managed` (None: wherever they may read) say where
+    they may write and where they may delete the collection; a key writes wherever it reads unless read-only."""
 
     collections: frozenset[str] | None = None
     read_only: bool = False
     actor: str = LOCAL_ACTOR
     admin: bool = True
+    writable: frozenset[str] | None = None
+    managed: frozenset[str] | None = None
+    person_id: int | None = None  # a signed-in person: the owner of the conversations they start
 
     def require_admin(self) -> None:
-        if not self.admin:
-            raise ForbiddenError("this API key may not read the audit trail: it needs the admin flag")
+        if self.admin:
+            return
+        if self.person_id is not None:
+            raise ForbiddenError(
+                "only admins may do this: an admin grant on every collection (*) or a group in RAG_OIDC_ADMIN_GROUPS"
+            )
+        raise ForbiddenError("this API key may not read the audit trail: it needs the admin flag")
 
     def can_see(self, collection: str) -> bool:
         return self.collections is None or collection in self.collections
 
+    def can_write(self, collection: str) -> bool:
+        return not self.read_only and (self.writable is None or collection in self.writable)
+
+    def _refuse_write(self, collection: str, role: str = "write") -> ForbiddenError:
+        if self.person_id is None:
+            return ForbiddenError("this API key is read-only")
+        return ForbiddenError(f"your groups do not give you {role} access to the collection {collection!r}")
+
     def require(self, collection: str | None = None, *, write: bool = False) -> None:
-        """A collection this key may not see is answered like one that does not exist (404), so that keys
-        cannot learn which other collections exist; a read-only key may see but not write (403)."""
+        """A collection this caller may not see is answered like one that does not exist (404), so that keys
+        cannot learn which other collections exist; a read-only caller may see but not write (403)."""
         if collection is not None and not self.can_see(collection):
             raise NotFoundError(f"no collection named {collection!r}")
-        if write and self.read_only:
-            raise ForbiddenError("this API key is read-only")
+        if write and (self.read_only or (collection is not None and not self.can_write(collection))):
+            raise self._refuse_write(collection or "")
+
+    def require_manage(self, collection: str) -> None:
+        """Deleting a collection: a key that may write it, or a person with the admin role on it."""
+        self.require(collection, write=True)
+        if self.managed is not None and collection not in self.managed:
+            raise self._refuse_write(collection, "admin")
 
     def require_create(self, collection: str) -> None:
         if self.read_only:
-            raise ForbiddenError("this API key is read-only")
-        if not self.can_see(collection):
+            raise self._refuse_write(collection)
+        if not self.can_see(collection) or not self.can_write(collection):
+            if self.person_id is not None:
+                raise self._refuse_write(collection)
             raise ForbiddenError("this API key may only create the collections it names")
 
 
@@ -159,7 +193,76 @@ class KeyChecker:
         presented = authorization[7:].strip()
         for key in self.keys:
             if hmac.compare_digest(key.key.encode(), presented.encode()):
-                return Principal(
-                    collections=key.collections, read_only=key.read_only, actor=key.actor, admin=key.admin
-                )
+                return Principal(collections=key.collections, read_only=key.read_only, actor=key.actor, admin=key.admin)
         raise UnauthorizedError("invalid API key")
+
+
+SESSION_COOKIE = "rag_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def person_principal(runtime: Runtime, signed_in: SignedIn, session: Session) -> Principal:
+    """A signed-in person's rights: their groups through the grants as they are now (rag_service/access.py)."""
+    rules = access.rules(session, runtime.settings.oidc_admin_group_names())
+    rights = access.rights_for(signed_in.groups, rules)
+    readable = rights.collections_with("read")
+    return Principal(
+        collections=readable,
+        read_only=rights.collections_with("write") == frozenset(),
+        actor=signed_in.actor,
+        admin=rights.admin,
+        writable=rights.collections_with("write"),
+        managed=rights.collections_with("admin"),
+        person_id=signed_in.person_id,
+    )
+
+
+class Authenticator:
+    """Who a request comes from: an API key (`Authorization: Bearer`, for tools) or, where sign-in is configured,
+    the session cookie (the web UI). A cookie's state-changing request must carry the session's CSRF token in
+    `X-CSRF-Token`: SameSite=Lax keeps most cross-site posts out, the token keeps out the rest."""
+
+    def __init__(self, keys: KeyChecker, runtime: Runtime) -> None:
+        self.keys, self.runtime = keys, runtime
+
+    @property
+    def sign_in(self) -> bool:
+        return self.runtime.settings.oidc_enabled
+
+    @property
+    def enabled(self) -> bool:
+        return self.keys.enabled or self.sign_in
+
+    def signed_in(self, cookie: str | None) -> tuple[SignedIn, Principal] | None:
+        if not self.sign_in or not cookie:
+            return None
+        with self.runtime.sessions() as session:
+            found = sessions.find(session, cookie)
+            return (found, person_principal(self.runtime, found, session)) if found is not None else None
+
+    def principal(
+        self, authorization: str | None, cookie: str | None = None, method: str = "GET", csrf: str | None = None
+    ) -> Principal:
+        if authorization or not self.sign_in:
+            if self.sign_in and not self.keys.enabled:
+                raise UnauthorizedError("this server has no API keys: sign in with the web UI (/auth/login)")
+            return self.keys.principal(authorization)
+        if not cookie:
+            raise UnauthorizedError("sign in first (/auth/login), or send an API key: 'Authorization: Bearer <key>'")
+        found = self.signed_in(cookie)
+        if found is None:
+            raise UnauthorizedError("your sign-in has ended: sign in again (/auth/login)")
+        signed_in, principal = found
+        check_csrf(signed_in, method, csrf)
+        return principal
+
+
+def check_csrf(signed_in: SignedIn, method: str, csrf: str | None) -> None:
+    if method.upper() not in SAFE_METHODS and not hmac.compare_digest(
+        (csrf or "").encode(), signed_in.csrf_token.encode()
+    ):
+        raise ForbiddenError(
+            f"missing or wrong {CSRF_HEADER} header: a signed-in browser's changes must carry the token "
+            "that GET /api/me gives"
+        )

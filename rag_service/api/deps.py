@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Cookie, Depends, Header, Path, Request
 
-from rag_service.api.auth import KeyChecker, Principal
+from rag_service.api.auth import SESSION_COOKIE, Authenticator, KeyChecker, Principal
 from rag_service.jobs import JobManager
 from rag_service.runtime import Runtime
 from rag_service.watch import FolderWatcher
@@ -18,6 +18,7 @@ class AppState:
     runtime: Runtime
     jobs: JobManager
     keys: KeyChecker
+    auth: Authenticator
     watcher: FolderWatcher
     ready: bool = False
 
@@ -29,8 +30,14 @@ def get_state(request: Request) -> AppState:
 def get_principal(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer API key, when the server has keys")] = None,
+    rag_session: Annotated[
+        str | None, Cookie(alias=SESSION_COOKIE, description="The web UI's sign-in, where sign-in is configured")
+    ] = None,
+    x_csrf_token: Annotated[
+        str | None, Header(description="With the sign-in cookie, on every change: the token GET /api/me gives")
+    ] = None,
 ) -> Principal:
-    return get_state(request).keys.principal(authorization)
+    return get_state(request).auth.principal(authorization, rag_session, request.method, x_csrf_token)
 
 
 State = Annotated[AppState, Depends(get_state)]

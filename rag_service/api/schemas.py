@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -299,8 +300,8 @@ class AskResponse(BaseModel):
     hits: list[HitOut]
     question: str
     standalone_question: str = Field(
-        description="The question as it was searched for: a follow-up rewritten to stand on its own (\"Searched "
-        "for: ...\"), else the question."
+        description='The question as it was searched for: a follow-up rewritten to stand on its own ("Searched '
+        'for: ..."), else the question.'
     )
     backend: str
     status: Literal["answered", "partial", "declined"] = Field(
@@ -398,6 +399,13 @@ class ConversationRename(Request):
     title: str = Field(min_length=1, max_length=200, pattern=r"\S")
 
 
+class ConversationShare(Request):
+    shared: bool = Field(
+        description="true: everyone who may read the collection may read it (not continue or change it); "
+        "false: private to its owner again."
+    )
+
+
 class FeedbackOut(BaseModel):
     id: int
     collection: str
@@ -458,6 +466,13 @@ class ConversationSummary(BaseModel):
     turns: int
     created_at: str | None
     updated_at: str | None
+    shared: bool = Field(False, description="Its owner shared it with the collection: others may read it.")
+    mine: bool = Field(False, description="The signed-in caller owns it (and alone may continue or change it).")
+    owner: str | None = Field(
+        None,
+        description="The owner's e-mail (or name); null for a conversation started with an API key or "
+        "without sign-in, which is the collection's.",
+    )
 
 
 class ConversationList(BaseModel):
@@ -473,6 +488,75 @@ class Features(BaseModel):
     max_question_chars: int = Field(description="The longest question accepted (RAG_MAX_QUESTION_CHARS).")
     embedder_scripts: dict[str, list[str]] = Field(description="The writing systems each embedder reads.")
     auth_required: bool
+    sign_in: bool = Field(description="People sign in with the team's OpenID provider (/auth/login).")
+
+
+class CollectionRole(BaseModel):
+    collection: str = Field(description="A collection's name, or * for every collection.")
+    role: str = Field(description="read, write or admin.")
+
+
+class Me(BaseModel):
+    signed_in: bool = Field(description="A person is signed in with this browser (the session cookie).")
+    sign_in: bool = Field(description="Sign-in is configured; /auth/login starts it.")
+    actor: str | None = Field(description="Who the caller is in the audit trail; null when nobody is.")
+    email: str | None = None
+    name: str | None = None
+    groups: list[str] = Field(default_factory=list, description="The groups the last sign-in carried.")
+    roles: list[CollectionRole] = Field(default_factory=list, description="What those groups give, per collection.")
+    admin: bool = Field(False, description="May read the audit trail and edit who may do what.")
+    csrf_token: str | None = Field(None, description="Send as X-CSRF-Token on every change made with the cookie.")
+
+
+class LogoutOut(BaseModel):
+    logout_url: str | None = Field(description="The provider's own sign-out, for the browser to visit; or null.")
+
+
+class GrantIn(Request):
+    group: str = Field(
+        min_length=1, max_length=200, pattern=r"\S", description="A group as the provider's groups claim names it."
+    )
+    collection: str = Field(
+        pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.\-]{0,63})$", description="A collection's name, or * for every one."
+    )
+    role: Literal["read", "write", "admin"]
+
+
+class GrantOut(GrantIn):
+    id: int
+    created_by: str
+    created_at: datetime
+
+
+class RuleOut(BaseModel):
+    group: str
+    collection: str
+    role: str
+    source: int | str = Field(description="The grant's id, or RAG_OIDC_ADMIN_GROUPS for the setting.")
+
+
+class PersonRight(BaseModel):
+    collection: str
+    role: str
+    from_: list[RuleOut] = Field(alias="from", description="The rules that give it.")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class PersonAccess(BaseModel):
+    id: int
+    email: str
+    name: str
+    groups: list[str]
+    last_sign_in: datetime
+    admin: bool
+    rights: list[PersonRight]
+
+
+class AccessOut(BaseModel):
+    admin_groups: list[str] = Field(description="RAG_OIDC_ADMIN_GROUPS: admins on every collection, from settings.")
+    grants: list[GrantOut]
+    people: list[PersonAccess] = Field(description="Everyone who has signed in, with what their groups give them.")
 
 
 class AuditEventOut(BaseModel):
@@ -484,8 +568,9 @@ class AuditEventOut(BaseModel):
     )
     action: str = Field(
         description="ask, search, upload, sync, document.delete, collection.create, collection.delete, "
-        "conversation.create, conversation.rename, conversation.delete, feedback, job.cancel, audit.read, "
-        "audit.export, audit.purge, access.keys"
+        "conversation.create, conversation.rename, conversation.share, conversation.delete, feedback, job.cancel, "
+        "audit.read, audit.export, audit.purge, access.keys, access.grant, access.revoke, sign_in, sign_in.failed, "
+        "sign_out"
     )
     collection: str | None
     target: str | None = Field(description="What it acted on: a conversation or job id, a document's path.")

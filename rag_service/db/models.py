@@ -187,6 +187,10 @@ class Conversation(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A signed-in person's conversation is theirs alone until they share it with the collection; one started
+    # with a key (or with no sign-in configured) has no owner and belongs to the collection, as before people.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=True, index=True)
+    shared: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     turns: Mapped[list[ConversationTurn]] = relationship(
         back_populates="conversation",
@@ -230,6 +234,9 @@ class Feedback(Base):
     turn_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversation_turns.id", ondelete="SET NULL"), nullable=True, unique=True
     )
+    # The owner of the conversation it was given in, copied: feedback on a person's private conversation (which
+    # copies its text) stays as private as the conversation, also once the conversation is deleted.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=True, index=True)
     rating: Mapped[str] = mapped_column(String(10))  # up | down
     comment: Mapped[str] = mapped_column(Text, default="")
     question: Mapped[str] = mapped_column(Text)
@@ -266,3 +273,63 @@ class AuditEvent(Base):
     collection: Mapped[str | None] = mapped_column(String(200), nullable=True)
     target: Mapped[str | None] = mapped_column(Text, nullable=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Person(Base):
+    """Someone who signed in through the OpenID provider: who they are there (issuer + subject), and the groups
+    their last sign-in carried, from which their rights are worked out on each request (`access_grants`)."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("issuer", "subject"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    groups: Mapped[list] = mapped_column(JSON, default=list)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_sign_in: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessGrant(Base):
+    """What members of a provider group may do: `role` (read, write or admin) on `collection` (`*`: every
+    collection). Written only by admins; a sign-in reads these and never changes them."""
+
+    __tablename__ = "access_grants"
+    __table_args__ = (UniqueConstraint("group_name", "collection"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(200))
+    collection: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(10))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSession(Base):
+    """A browser's sign-in, held server-side: the cookie carries a random token whose SHA-256 is `id`, so a
+    leaked database cannot be replayed as cookies. Signing out deletes the row."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    id_token: Mapped[str] = mapped_column(Text, default="")  # the provider's logout wants it back as a hint
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SignInAttempt(Base):
+    """A sign-in sent to the provider and not back yet: its state (hashed), nonce and PKCE verifier. The
+    callback deletes the row it uses, so a state is good once."""
+
+    __tablename__ = "sign_in_attempts"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    return_to: Mapped[str] = mapped_column(String(2000), default="/")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

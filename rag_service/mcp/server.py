@@ -324,8 +324,8 @@ class HttpEndpoint:
     refuses it (401, the same error body); every other goes to the SDK's session manager, which the API's
     lifespan runs (`run()`, a fresh manager each time the app starts)."""
 
-    def __init__(self, server: MCPServer, keys: KeyChecker, transport: dict[str, Any]) -> None:
-        self.server, self.keys, self.transport = server, keys, transport
+    def __init__(self, server: MCPServer, keys: KeyChecker, transport: dict[str, Any], keys_only: bool) -> None:
+        self.server, self.keys, self.transport, self.keys_only = server, keys, transport, keys_only
         self.session_manager: StreamableHTTPSessionManager | None = None
 
     @asynccontextmanager
@@ -342,6 +342,9 @@ class HttpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
+                if self.keys_only and not self.keys.enabled:
+                    # People sign in with a browser; tools need a key, and this server has none to check.
+                    raise UnauthorizedError("MCP on a server with sign-in needs API keys (RAG_API_KEYS)")
                 self.keys.principal(Headers(scope=scope).get("authorization"))
             except UnauthorizedError as exc:
                 response = error_response(401, exc.code, str(exc), headers={"WWW-Authenticate": "Bearer"})
@@ -354,7 +357,8 @@ class HttpEndpoint:
 
 
 def http_endpoint(runtime: Runtime, keys: KeyChecker) -> HttpEndpoint:
-    """With keys, every message is authenticated; without, the server is on loopback only (`serve`), and the
+    """With keys, every message is authenticated; with sign-in (RAG_OIDC_*) and no keys, MCP is refused (a tool
+    has no browser to sign in with); without either, the server is on loopback only (`serve`), and the
     SDK's DNS-rebinding check keeps a web page that renames itself to 127.0.0.1 out (RAG_MCP_ALLOWED_HOSTS adds
     the names a local reverse proxy forwards)."""
     settings = runtime.settings
@@ -374,7 +378,7 @@ def http_endpoint(runtime: Runtime, keys: KeyChecker) -> HttpEndpoint:
         "max_request_body_size": int(settings.max_request_body_mb * 1024 * 1024),
         "transport_security": security,
     }
-    return HttpEndpoint(build_server(runtime, principal_for), keys, transport)
+    return HttpEndpoint(build_server(runtime, principal_for), keys, transport, keys_only=settings.oidc_enabled)
 
 
 # stdio: `rag-service mcp`.

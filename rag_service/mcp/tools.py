@@ -192,17 +192,18 @@ def ask(
     check_ask(limits, question, [])  # before a conversation is started for it
     if conversation_id is not None and not 1 <= conversation_id <= MAX_ROW_ID:
         raise NotFoundError(f"no conversation {conversation_id}")
+    viewer = conversations.Viewer(principal.collections, principal.person_id)
     started: int | None = None
     if conversation_id is None:
         with runtime.sessions() as session:
-            started = conversations.create_conversation(session, collection)["id"]
+            started = conversations.create_conversation(session, collection, viewer=viewer)["id"]
     request = AskRequest(
         collection=collection,
         question=question,
         answerer=build_answerer(settings, None, {}, policy=LlmPolicy.from_settings(settings)),
         options=SearchOptions.from_settings(runtime),
         conversation_id=conversation_id or started,
-        readable=principal.collections,
+        viewer=viewer,
         limits=limits,
         actor=principal.actor,
     )
@@ -213,7 +214,7 @@ def ask(
     except BaseException:
         if started is not None:  # nothing was saved in it: no empty conversation is left behind
             with runtime.sessions() as session:
-                conversations.delete_conversation(session, started, None)
+                conversations.delete_conversation(session, started, viewer)
         raise
     full = result.to_dict()
     status = full.get("status") or ("answered" if result.answered else "declined")
@@ -250,7 +251,7 @@ def ask(
             quote = " ".join(c["quote"].split())
             quote = quote if len(quote) <= QUOTE_PREVIEW_CHARS else quote[: QUOTE_PREVIEW_CHARS - 1] + "…"
             section = f" ({c['section']})" if c["section"] else ""
-            lines.append(f"[{c['n']}] {c['location']}{section}, chunk {c['chunk_id']}: \"{quote}\"")
+            lines.append(f'[{c["n"]}] {c["location"]}{section}, chunk {c["chunk_id"]}: "{quote}"')
     elif status == "declined" and result.hits:
         lines.append("Closest passages: " + "; ".join(f"{h.location()} (chunk {h.chunk_id})" for h in result.hits))
     lines.append(f"conversation_id: {data['conversation_id']} (pass it with a follow-up question)")

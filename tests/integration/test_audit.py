@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -189,9 +189,63 @@ def test_old_events_are_purged_by_the_service_and_at_server_start(tmp_path: Path
 
 @pytest.mark.parametrize("bad", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 def test_time_bounds_at_the_ends_of_the_calendar_are_held_there(sqlite_runtime: Runtime, bad: str) -> None:
-    from datetime import datetime
-
     audit.record(sqlite_runtime, "alice", "ask", collection="team")
     with sqlite_runtime.sessions() as session:
         _, total = audit.list_events(session, audit.Filters(since=datetime.fromisoformat(bad)))
     assert total == (1 if bad.startswith("0001") else 0)
+
+
+def test_the_export_streams_the_filtered_trail_oldest_first_to_admins_only(tmp_path: Path) -> None:
+    carol_key = "sk-carol-5c1d22e0"
+    settings = make_settings(tmp_path, api_keys=f"{KEYS},carol={carol_key}:team:admin")
+    runtime = Runtime(settings)
+    now = utcnow()
+    with runtime.sessions() as session:
+        for hours, actor, action, collection in [
+            (50, "alice", "ask", "team"),
+            (40, "bob", "ask", "team"),
+            (30, "alice", "upload", "team"),
+            (20, "alice", "ask", "other"),
+            (10, "bob", "ask", "team"),
+        ]:
+            at = now - timedelta(hours=hours)
+            session.add(AuditEvent(at=at, actor=actor, action=action, collection=collection, details={"h": hours}))
+        session.commit()
+    with running_server(settings) as base, httpx.Client(base_url=base, timeout=60) as client:
+        assert client.get("/api/audit/export").status_code == 401
+        refused = client.get("/api/audit/export", headers=auth(BOB_KEY))
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        assert client.get("/api/audit/export", headers=auth(UNNAMED_KEY)).status_code == 403
+
+        exported = client.get(
+            "/api/audit/export", params={"action": "ask", "collection": "team"}, headers=auth(ALICE_KEY)
+        )
+        assert exported.status_code == 200
+        assert exported.headers["content-type"].startswith("application/x-ndjson")
+        disposition = exported.headers["content-disposition"]
+        assert disposition.startswith("attachment;") and ".jsonl" in disposition
+        events = [json.loads(line) for line in exported.text.splitlines()]
+        assert [(e["actor"], e["details"]["h"]) for e in events] == [("alice", 50), ("bob", 40), ("bob", 10)]
+        assert exported.text.endswith("\n")
+
+        window = {"since": (now - timedelta(hours=45)).isoformat(), "until": (now - timedelta(hours=15)).isoformat()}
+        in_window = client.get("/api/audit/export", params={**window, "actor": "alice"}, headers=auth(ALICE_KEY))
+        assert [json.loads(line)["details"]["h"] for line in in_window.text.splitlines()] == [30, 20]
+        assert client.get("/api/audit/export", params={"since": "12"}, headers=auth(ALICE_KEY)).status_code == 422
+
+        # An admin key limited to one collection exports that collection's events only.
+        carols = client.get("/api/audit/export", params={"actor": "alice"}, headers=auth(carol_key))
+        seen = [json.loads(line) for line in carols.text.splitlines()]
+        assert [(e["action"], e["collection"]) for e in seen] == [
+            ("ask", "team"),
+            ("upload", "team"),
+            ("audit.export", "team"),  # alice's export above, itself in the trail
+        ]
+
+        bounds = {name: str(datetime.fromisoformat(value)) for name, value in window.items()}
+        recorded = client.get("/api/audit", params={"action": "audit.export"}, headers=auth(ALICE_KEY)).json()
+        assert [(e["actor"], e["collection"], e["details"]) for e in recorded["items"]] == [
+            ("carol", None, {"actor": "alice", "events": 3}),
+            ("alice", None, {**bounds, "actor": "alice", "events": 2}),
+            ("alice", "team", {"action": "ask", "events": 3}),
+        ]

@@ -153,7 +153,7 @@ async def check_search_ask_read(session: ClientSession) -> None:
     assert top["chunk_id"] in top["chunk_ids"]
     assert "atlas keys rotate --all" in text_of(result) and "handbook.md:" in text_of(result)
 
-    paged = (await call(session, "search", query="customer logs retention", collection="docs", top_k=1))
+    paged = await call(session, "search", query="customer logs retention", collection="docs", top_k=1)
     page_hit = paged.structured_content["passages"][0]
     assert page_hit["path"] == "policy.pdf" and page_hit["page"] == 3 and page_hit["page_unit"] == "page"
     assert page_hit["location"] == "policy.pdf p.3" and page_hit["start_line"] is None
@@ -179,7 +179,10 @@ async def check_search_ask_read(session: ClientSession) -> None:
     assert "Status: answered" in text_of(answer) and f"conversation_id: {asked['conversation_id']}" in text_of(answer)
 
     follow = await call(
-        session, "ask", question="how long do the old ones stay valid?", collection="docs",
+        session,
+        "ask",
+        question="how long do the old ones stay valid?",
+        collection="docs",
         conversation_id=asked["conversation_id"],
     )
     assert not follow.is_error, text_of(follow)
@@ -258,7 +261,11 @@ def test_stdio_with_a_scoped_key(data_dir: Path, vault_chunk: int) -> None:
     env = server_env(data_dir)
     wrong = subprocess.run(
         [sys.executable, "-m", "rag_service", "mcp", "--key", "nope"],
-        env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert wrong.returncode == 1 and "invalid API key" in wrong.stderr and wrong.stdout == ""
 
@@ -266,15 +273,31 @@ def test_stdio_with_a_scoped_key(data_dir: Path, vault_chunk: int) -> None:
 def test_stdio_client_gone_mid_call_ends_the_server(data_dir: Path) -> None:
     """A client that sends a question and closes its pipes: the server ends cleanly, without a traceback."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "rag_service", "mcp"], env=server_env(data_dir),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "rag_service", "mcp"],
+        env=server_env(data_dir),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "0"},
+            },
+        },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-         "params": {"name": "ask", "arguments": {"question": "How do I rotate the API keys?", "collection": "docs"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "ask", "arguments": {"question": "How do I rotate the API keys?", "collection": "docs"}},
+        },
     ]
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
@@ -324,7 +347,9 @@ def test_http_keys_and_scopes(serve: Proc, vault_chunk: int) -> None:
 
     anyio.run(main)
     initialize = {
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
     }
     headers = {"Accept": "application/json, text/event-stream"}
@@ -336,7 +361,8 @@ def test_http_keys_and_scopes(serve: Proc, vault_chunk: int) -> None:
         assert wrong.status_code == 401 and wrong.json()["error"]["message"] == "invalid API key"
         # The same body limit as every other route (RAG_MAX_REQUEST_BODY_MB=1 here).
         big = client.post(
-            "/mcp", content=b'{"pad": "' + b"x" * 1_100_000 + b'"}',
+            "/mcp",
+            content=b'{"pad": "' + b"x" * 1_100_000 + b'"}',
             headers={**headers, "Authorization": "Bearer admin-key", "Content-Type": "application/json"},
         )
         assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
@@ -347,7 +373,9 @@ def test_http_without_keys_answers_loopback_names_only(ingested: tuple[Path, int
     name to 127.0.0.1) is refused before any tool runs."""
     settings = make_settings(ingested[0].parent, reader="off")  # the module's data dir, no keys
     initialize = {
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
     }
     headers = {"Accept": "application/json, text/event-stream"}
@@ -379,10 +407,14 @@ def test_http_server_survives_clients_that_disconnect_mid_call(serve: Proc) -> N
     """Clients that send a question and hang up before the answer (raw sockets, and the SDK's client cancelled
     mid-call): the server goes on answering everyone else."""
     url = urlsplit(serve.base)
-    body = json.dumps({
-        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
-        "params": {"name": "ask", "arguments": {"question": "How do I rotate the API keys?", "collection": "docs"}},
-    }).encode()
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "ask", "arguments": {"question": "How do I rotate the API keys?", "collection": "docs"}},
+        }
+    ).encode()
     request = (
         f"POST /mcp HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer admin-key\r\n"
         f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
@@ -425,8 +457,16 @@ def test_mcp_inspector_cli_lists_tools_and_searches(serve: Proc) -> None:
     listed = inspector(f"{serve.base}/mcp", *auth, "--method", "tools/list")
     assert {tool["name"] for tool in listed["tools"]} == TOOLS
     searched = inspector(
-        f"{serve.base}/mcp", *auth, "--method", "tools/call", "--tool-name", "search",
-        "--tool-arg", "query=how do I rotate the API keys", "collection=docs", "top_k=2",
+        f"{serve.base}/mcp",
+        *auth,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "search",
+        "--tool-arg",
+        "query=how do I rotate the API keys",
+        "collection=docs",
+        "top_k=2",
     )
     assert searched["isError"] is False
     top = searched["structuredContent"]["passages"][0]

@@ -23,9 +23,7 @@ def test_a_code_block_cut_between_chunks_stays_well_formed() -> None:
     for chunk in chunks:
         assert len(FENCE.findall(chunk.text)) % 2 == 0, chunk.text
     cut = [
-        i
-        for i in range(len(chunks) - 1)
-        if chunks[i].text.endswith("\n```") and chunks[i + 1].text.startswith("```\n")
+        i for i in range(len(chunks) - 1) if chunks[i].text.endswith("\n```") and chunks[i + 1].text.startswith("```\n")
     ]
     assert cut, [c.text for c in chunks]
     reopened = chunks[cut[0] + 1]

@@ -48,8 +48,9 @@ def reader_status(settings: Settings) -> ReaderStatus:
         return ReaderStatus("off", False, "auto: llama-cpp-python is not installed, so the extractive rules decide")
     if not model:
         return ReaderStatus(
-            "off", False, "auto: the reader model is not installed (pip install -e '.[reader]'), so the extractive "
-            "rules decide"
+            "off",
+            False,
+            "auto: the reader model is not installed (pip install -e '.[reader]'), so the extractive rules decide",
         )
     threads = model_threads(settings.reader_threads)
     details = {"license": READER_LICENSE, "threads": threads}

@@ -38,7 +38,7 @@ def get_collection(name: str, state: State, caller: Caller) -> dict:
 
 @router.delete("/{name}", status_code=204, response_class=Response)
 def delete_collection(name: str, state: State, caller: Caller) -> Response:
-    caller.require(name, write=True)
+    caller.require_manage(name)
     if state.jobs.pending_for(name):
         raise ConflictError(f"collection {name!r} has an ingest queued or running; cancel it first")
     service.delete_collection(state.runtime, name)

@@ -27,4 +27,5 @@ def features(state: State) -> dict:
         "max_question_chars": settings.max_question_chars,
         "embedder_scripts": {name: EMBEDDER_SCRIPTS.get(name, ["latin"]) for name in EMBEDDERS},
         "auth_required": state.keys.enabled,
+        "sign_in": state.auth.sign_in,
     }

@@ -23,6 +23,7 @@ from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
 from rag_service.api.schemas import AnswerBackends, AskResponse, RetrievalParams, SearchRequest, SearchResponse
 from rag_service.api.streaming import take_first
+from rag_service.conversations import Viewer
 from rag_service.embedders import EMBEDDERS
 from rag_service.limits import AskLimits, AskTimeoutError, check_ask
 from rag_service.retrieval import SearchOptions, retrieve
@@ -96,7 +97,9 @@ def _sse_until(events: Iterator[tuple[str, Any]]) -> Iterator[dict]:
 )
 def ask(body: schemas.AskRequest, state: State, caller: Caller) -> Any:
     """With a `conversation_id`, the turn is saved in that conversation (the result names it: `turn_id`), and
-    the conversation's earlier turns are the history when the request sends none."""
+    the conversation's earlier turns are the history when the request sends none. A conversation the caller may
+    not see (another collection's, another person's private one) is a 404; another person's shared one may be
+    read but not continued (403)."""
     caller.require(body.collection)
     runtime = state.runtime
     llm = body.llm.model_dump(exclude_none=True) if body.llm else {}
@@ -108,7 +111,7 @@ def ask(body: schemas.AskRequest, state: State, caller: Caller) -> Any:
         options=search_options(runtime, body),
         history=[ChatTurn(t.role, t.content) for t in body.history],
         conversation_id=body.conversation_id,
-        readable=caller.collections,
+        viewer=Viewer(caller.collections, caller.person_id),
         limits=AskLimits.from_settings(runtime.settings),
         actor=caller.actor,
     )
