@@ -91,7 +91,7 @@ def test_a_shared_conversation_is_read_by_others_and_continued_by_its_owner_alon
         row.get_by_role("button", name="Share with collection: Worker runbook").click()
         expect(row.locator(".shared-mark")).to_have_text("shared")
         expect(row.get_by_role("button", name="Stop sharing: Worker runbook")).to_have_attribute("aria-pressed", "true")
-        shot(page, "40-own-conversation-shared")
+        shot(page, "45-own-conversation-shared")
 
         other = bob.new_page()
         other.on("pageerror", lambda exc: page_errors.append(f"pageerror: {exc}"))
@@ -104,7 +104,7 @@ def test_a_shared_conversation_is_read_by_others_and_continued_by_its_owner_alon
         expect(other.locator(".shared-note")).to_contain_text("Shared by alice@example.com to read")
         expect(other.locator(".message.user")).to_have_text(["How do I restart the worker?"])
         expect(other.get_by_role("button", name="Helpful", exact=True)).to_have_count(0)  # only Alice rates it
-        shot(other, "41-shared-conversation-read-only")
+        shot(other, "46-shared-conversation-read-only")
 
         # Bob's question starts a conversation of his own; Alice's stays as it was.
         other.fill("#question", "How long are worker logs kept?")

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import make_settings
 from tests.e2e.test_ui_conversations import open_page, page_errors, shot  # noqa: F401  (shared fixtures)
+from tests.e2e.test_ui_second_pass import ask
 from tests.e2e.test_web_ui import browser  # noqa: F401  (the shared Chromium fixture)
 from tests.integration.server import folder_files, running_server, wait_job, wait_ready
 
@@ -46,16 +47,6 @@ def sign_in(page: Page, who: str) -> float:
     page.get_by_role("button", name="Authorize").click()
     expect(page.locator("#account-name")).to_be_visible()
     return time.perf_counter() - started
-
-
-def ask(page: Page, question: str) -> None:
-    page.get_by_role("tab", name="Ask").click()
-    count = page.locator(".message.assistant").count()
-    page.fill("#question", question)
-    page.keyboard.press("Enter")
-    expect(page.locator(".message.assistant").nth(count).get_by_role("button", name="Copy")).to_be_visible(
-        timeout=60_000
-    )
 
 
 def test_people_sign_in_see_their_collections_ask_privately_and_sign_out(

@@ -184,6 +184,31 @@ def test_a_sign_in_is_refused_when_its_state_is_replayed_or_its_token_expired(tm
             assert client.get("/api/me").json()["signed_in"] is False
 
 
+def test_an_admin_group_member_reads_the_trail_and_edits_grants_with_the_csrf_token(
+    tmp_path: Path, issuer: str
+) -> None:
+    add_person(issuer, "carol@example.com", "Carol", ["platform"])  # RAG_OIDC_ADMIN_GROUPS=platform here
+    with running_server(settings_for(tmp_path, issuer)) as base, httpx.Client(base_url=base) as carol:
+        sign_in(carol, "carol@example.com")
+        me = carol.get("/api/me").json()
+        assert me["admin"] and me["roles"] == [{"collection": "*", "role": "admin"}]
+        assert carol.post("/api/collections", json={"name": "handbook"}, headers=csrf(carol)).status_code == 201
+        grant = {"group": "staff", "collection": "handbook", "role": "read"}
+        assert carol.put("/api/access/grants", json=grant).status_code == 403  # no CSRF token
+        made = carol.put("/api/access/grants", json=grant, headers=csrf(carol)).json()
+        trail = carol.get("/api/audit", params={"action": "access.grant"}).json()["items"]
+        assert trail[0]["actor"] == "carol@example.com" and trail[0]["target"] == str(made["id"])
+        access = carol.get("/api/access").json()
+        assert access["admin_groups"] == ["platform"]
+        carol_rights = next(p for p in access["people"] if p["email"] == "carol@example.com")["rights"]
+        assert carol_rights == [
+            {"collection": "*", "role": "admin", "from": [
+                {"group": "platform", "collection": "*", "role": "admin", "source": "RAG_OIDC_ADMIN_GROUPS"}
+            ]}
+        ]  # fmt: skip
+        assert carol.delete(f"/api/access/grants/{made['id']}", headers=csrf(carol)).status_code == 204
+
+
 def issue_tokens(issuer: str, client_id: str, who: str, nonce: str) -> dict:
     """Tokens from the provider for `client_id`, through its real authorization and token endpoints."""
     metadata = httpx.get(f"{issuer}/.well-known/openid-configuration").json()
