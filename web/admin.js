@@ -16,7 +16,7 @@ const FROM_SETTINGS = "RAG_OIDC_ADMIN_GROUPS";
 // What the service records (api/schemas.py, AuditEventOut.action), for the action filter.
 const ACTIONS = [
   "ask", "search", "upload", "sync", "document.delete", "collection.create", "collection.delete",
-  "conversation.create", "conversation.rename", "conversation.delete", "feedback", "job.cancel",
+  "conversation.create", "conversation.rename", "conversation.share", "conversation.delete", "feedback", "job.cancel",
   "sign_in", "sign_in.failed", "sign_out", "access.grant", "access.revoke", "access.keys",
   "audit.read", "audit.export", "audit.purge",
 ];
