@@ -21,9 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from rag_service import access
+from rag_service.conversations import Viewer
 from rag_service.errors import ConfigurationError, NotFoundError, ServiceError
 from rag_service.runtime import Runtime
 from rag_service.settings import Settings
@@ -80,6 +79,11 @@ class Principal:
     writable: frozenset[str] | None = None
     managed: frozenset[str] | None = None
     person_id: int | None = None  # a signed-in person: the owner of the conversations they start
+
+    @property
+    def viewer(self) -> Viewer:
+        """Who looks at conversations (rag_service/conversations.py): the collections read, and the person."""
+        return Viewer(self.collections, self.person_id)
 
     def require_admin(self) -> None:
         if self.admin:
@@ -202,17 +206,15 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def person_principal(runtime: Runtime, signed_in: SignedIn, session: Session) -> Principal:
-    """A signed-in person's rights: their groups through the grants as they are now (rag_service/access.py)."""
-    rules = access.rules(session, runtime.settings.oidc_admin_group_names())
-    rights = access.rights_for(signed_in.groups, rules)
-    readable = rights.collections_with("read")
+def person_principal(signed_in: SignedIn, rights: access.Rights) -> Principal:
+    """A signed-in person as a caller: what their rights (rag_service/access.py) let them read, write, manage."""
+    writable = rights.collections_with("write")
     return Principal(
-        collections=readable,
-        read_only=rights.collections_with("write") == frozenset(),
+        collections=rights.collections_with("read"),
+        read_only=writable == frozenset(),
         actor=signed_in.actor,
         admin=rights.admin,
-        writable=rights.collections_with("write"),
+        writable=writable,
         managed=rights.collections_with("admin"),
         person_id=signed_in.person_id,
     )
@@ -234,12 +236,16 @@ class Authenticator:
     def enabled(self) -> bool:
         return self.keys.enabled or self.sign_in
 
-    def signed_in(self, cookie: str | None) -> tuple[SignedIn, Principal] | None:
+    def signed_in(self, cookie: str | None) -> tuple[SignedIn, access.Rights] | None:
+        """The cookie's live session and the person's rights: their groups through the grants as they are now."""
         if not self.sign_in or not cookie:
             return None
         with self.runtime.sessions() as session:
             found = sessions.find(session, cookie)
-            return (found, person_principal(self.runtime, found, session)) if found is not None else None
+            if found is None:
+                return None
+            rules = access.rules(session, self.runtime.settings.oidc_admin_group_names())
+        return found, access.rights_for(found.groups, rules)
 
     def principal(
         self, authorization: str | None, cookie: str | None = None, method: str = "GET", csrf: str | None = None
@@ -253,9 +259,9 @@ class Authenticator:
         found = self.signed_in(cookie)
         if found is None:
             raise UnauthorizedError("your sign-in has ended: sign in again (/auth/login)")
-        signed_in, principal = found
+        signed_in, rights = found
         check_csrf(signed_in, method, csrf)
-        return principal
+        return person_principal(signed_in, rights)
 
 
 def check_csrf(signed_in: SignedIn, method: str, csrf: str | None) -> None:

@@ -192,7 +192,7 @@ def ask(
     check_ask(limits, question, [])  # before a conversation is started for it
     if conversation_id is not None and not 1 <= conversation_id <= MAX_ROW_ID:
         raise NotFoundError(f"no conversation {conversation_id}")
-    viewer = conversations.Viewer(principal.collections, principal.person_id)
+    viewer = principal.viewer
     started: int | None = None
     if conversation_id is None:
         with runtime.sessions() as session:

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Query, Response
 
 from rag_service import audit
 from rag_service import conversations as service
-from rag_service.api.auth import Principal
 from rag_service.api.deps import Caller, RowId, State
 from rag_service.api.schemas import (
     ConversationCreate,
@@ -30,11 +29,6 @@ from rag_service.api.schemas import (
 )
 from rag_service.collections import find_collection
 from rag_service.conversations import Viewer
-
-
-def viewer(caller: Principal) -> Viewer:
-    return Viewer(caller.collections, caller.person_id)
-
 
 router = APIRouter(prefix="/api", tags=["conversations"])
 
@@ -50,7 +44,7 @@ def list_conversations(
     if collection is not None:
         return collection_conversations(collection, state, caller)
     with state.runtime.sessions() as session:
-        return {"conversations": service.list_conversations(session, viewer(caller))}
+        return {"conversations": service.list_conversations(session, caller.viewer)}
 
 
 @router.get("/collections/{name}/conversations", response_model=ConversationList)
@@ -67,7 +61,7 @@ def create_conversation(body: ConversationCreate, state: State, caller: Caller) 
     """A signed-in person's new conversation is theirs and private until they share it; a key's has no owner."""
     caller.require(body.collection)
     with state.runtime.sessions() as session:
-        created = service.create_conversation(session, body.collection, body.title, viewer(caller))
+        created = service.create_conversation(session, body.collection, body.title, caller.viewer)
     audit.record(
         state.runtime,
         caller.actor,
@@ -84,14 +78,14 @@ def get_conversation(conversation_id: RowId, state: State, caller: Caller) -> di
     """Its turns in order: question, answer, citations, the passages shown, and any feedback given. Another
     person's private conversation is a 404; their shared one may be read."""
     with state.runtime.sessions() as session:
-        return service.get_conversation(session, conversation_id, viewer(caller))
+        return service.get_conversation(session, conversation_id, caller.viewer)
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationSummary)
 def rename_conversation(conversation_id: RowId, body: ConversationRename, state: State, caller: Caller) -> dict:
     """An owned conversation by its owner only (403 for others who may read it shared)."""
     with state.runtime.sessions() as session:
-        renamed = service.rename_conversation(session, conversation_id, body.title, viewer(caller))
+        renamed = service.rename_conversation(session, conversation_id, body.title, caller.viewer)
     audit.record(
         state.runtime,
         caller.actor,
@@ -109,7 +103,7 @@ def share_conversation(conversation_id: RowId, body: ConversationShare, state: S
     collection may read it, not continue or change it), or make it private again (`false`). Its owner only (403);
     an unowned conversation is the collection's already (403)."""
     with state.runtime.sessions() as session:
-        shared = service.share_conversation(session, conversation_id, body.shared, viewer(caller))
+        shared = service.share_conversation(session, conversation_id, body.shared, caller.viewer)
     audit.record(
         state.runtime,
         caller.actor,
@@ -126,6 +120,6 @@ def delete_conversation(conversation_id: RowId, state: State, caller: Caller) ->
     """Its turns go with it; feedback given on them stays (unlinked, and as private as the conversation was).
     An owned conversation by its owner only (403 for others who may read it shared)."""
     with state.runtime.sessions() as session:
-        collection = service.delete_conversation(session, conversation_id, viewer(caller))
+        collection = service.delete_conversation(session, conversation_id, caller.viewer)
     audit.record(state.runtime, caller.actor, "conversation.delete", collection=collection, target=conversation_id)
     return Response(status_code=204)

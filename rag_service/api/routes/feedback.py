@@ -22,8 +22,7 @@ def give_feedback(body: FeedbackCreate, state: State, caller: Caller) -> dict:
     answer in a conversation the caller may not see is a 404; in another person's shared one, a 403 (its owner
     rates it)."""
     with state.runtime.sessions() as session:
-        viewer = Viewer(caller.collections, caller.person_id)
-        given = service.give_feedback(session, body.turn_id, body.rating, body.comment, viewer)
+        given = service.give_feedback(session, body.turn_id, body.rating, body.comment, caller.viewer)
     audit.record(
         state.runtime,
         caller.actor,

@@ -23,7 +23,6 @@ from rag_service.api.deps import Caller, State
 from rag_service.api.errors import error_response
 from rag_service.api.schemas import AnswerBackends, AskResponse, RetrievalParams, SearchRequest, SearchResponse
 from rag_service.api.streaming import take_first
-from rag_service.conversations import Viewer
 from rag_service.embedders import EMBEDDERS
 from rag_service.limits import AskLimits, AskTimeoutError, check_ask
 from rag_service.retrieval import SearchOptions, retrieve
@@ -111,7 +110,7 @@ def ask(body: schemas.AskRequest, state: State, caller: Caller) -> Any:
         options=search_options(runtime, body),
         history=[ChatTurn(t.role, t.content) for t in body.history],
         conversation_id=body.conversation_id,
-        viewer=Viewer(caller.collections, caller.person_id),
+        viewer=caller.viewer,
         limits=AskLimits.from_settings(runtime.settings),
         actor=caller.actor,
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from rag_service import access, audit
+from rag_service import audit
 from rag_service.api.auth import SESSION_COOKIE, UnauthorizedError, check_csrf
 from rag_service.api.deps import State
 from rag_service.api.schemas import LogoutOut, Me
@@ -137,7 +137,7 @@ def me(
     changes), a key's name, `local` where nobody needs to sign in; or nobody yet (`signed_in: false`)."""
     found = state.auth.signed_in(rag_session)
     if found is not None:
-        signed_in, principal = found
+        signed_in, rights = found
         return {
             "signed_in": True,
             "sign_in": True,
@@ -145,8 +145,8 @@ def me(
             "email": signed_in.email,
             "name": signed_in.name,
             "groups": list(signed_in.groups),
-            "roles": _roles(state, signed_in.groups),
-            "admin": principal.admin,
+            "roles": [{"collection": c, "role": r} for c, r in sorted(rights.roles.items())],
+            "admin": rights.admin,
             "csrf_token": signed_in.csrf_token,
         }
     try:
@@ -154,9 +154,3 @@ def me(
     except UnauthorizedError:
         return {"signed_in": False, "sign_in": state.auth.sign_in, "actor": None}
     return {"signed_in": False, "sign_in": state.auth.sign_in, "actor": principal.actor, "admin": principal.admin}
-
-
-def _roles(state: State, groups: tuple[str, ...]) -> list[dict[str, str]]:
-    with state.runtime.sessions() as session:
-        rules = access.rules(session, state.runtime.settings.oidc_admin_group_names())
-    return [{"collection": c, "role": r} for c, r in sorted(access.rights_for(groups, rules).roles.items())]
