@@ -56,8 +56,8 @@ def compose(
     everything = list(range(1, len(decision.passages) + 1))
     kept = decision.kept if answerer.generative and decision.kept else everything
     given = [decision.passages[n - 1] for n in kept]
-    # an LLM answer that no passage supports falls back to quoting the reader's chosen sentence
-    quoted = decision.chosen if answerer.generative else decision.focus
+    # the extractive answer quotes the reader's chosen sentence; an LLM answer no passage supports falls back to it
+    quoted = decision.chosen
     focus = (kept.index(quoted[0]) + 1, quoted[1]) if quoted else None
     request = AnswerRequest(standalone, given, history, asked=asked, term_weights=decision.term_weights, focus=focus)
     renumbering = Renumbering(kept)

@@ -7,11 +7,12 @@ One decision, three outcomes (`status`):
 - `declined`: nothing retrieved is about the question.
 
 Without a reader the evidence signals (evidence.py) decide alone, as before: answered or declined. With one,
-its probability that a candidate sentence states the answer (`Verdict.p_answer`) joins them under two
-thresholds calibrated on the dev sets as a whole (`RAG_READER_MIN_ANSWER`, `RAG_READER_OVERRIDE`): the reader
-must find the answer for the question to be answered, and a very sure reader answers even where the retrieval
-signals were weak. A question naming something no passage mentions is declined before the reader is asked. A
-reader that fails (its server down, say) leaves the evidence to decide, and the result says so.
+its probability that each candidate sentence states the answer, averaged over the candidates
+(`Verdict.support`), joins them under two thresholds calibrated on the dev sets as a whole
+(`RAG_READER_MIN_ANSWER`, `RAG_READER_OVERRIDE`): the reader must find the answer for the question to be
+answered, and a very sure reader answers even where the retrieval signals were weak. A question naming
+something no passage mentions is declined before the reader is asked. A reader that fails (its server down,
+say) leaves the evidence to decide, and the result says so.
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ class Decision:
     term_weights: dict[str, float]  # the question's content terms by their rarity in the collection
     verdict: Verdict | None = None
     kept: list[int] = field(default_factory=list)  # passage numbers the answerer is given; empty: all
-    chosen: tuple[int, int] | None = None  # (passage number, unit) of the sentence the reader chose
-    focus: tuple[int, int] | None = None  # the chosen sentence, where the extractive answer is to quote it
+    chosen: tuple[int, int] | None = None  # (passage number, unit) of the sentence the reader chose: quoted
     reader_error: str | None = None
 
     def to_dict(self) -> dict:
@@ -82,22 +82,18 @@ def decide(runtime: Runtime, collection: str, question: str, asked: str, hits: l
         log.warning("the reader failed (%s); the evidence check decides alone", exc)
         decision.reader_error = str(exc)
         return decision
-    decision.status = combine(evidence, decision.verdict.p_answer, settings)
+    decision.status = combine(evidence, decision.verdict.support, settings)
     chosen = decision.verdict.chosen
     if decision.status == ANSWERED and chosen is not None:
         decision.kept = decision.verdict.passages_kept(settings.reader_keep_share)
         decision.chosen = (chosen.passage, chosen.unit)
-        # The answer quotes the sentence the reader verified when it is the rules' own first choice too, or when
-        # the reader prefers it to that one by a calibrated margin; otherwise the rules' excerpt stands.
-        if chosen.rank == 0 or decision.verdict.margin() >= settings.reader_quote_margin:
-            decision.focus = decision.chosen
     return decision
 
 
-def combine(evidence: Evidence, p_answer: float, settings: Settings) -> str:
+def combine(evidence: Evidence, support: float, settings: Settings) -> str:
     """The reader's belief and the retrieval signals as one outcome (module docstring)."""
-    found = p_answer >= settings.reader_min_answer
-    sure = p_answer >= settings.reader_override and not evidence.missing
+    found = support >= settings.reader_min_answer
+    sure = support >= settings.reader_override and not evidence.missing
     if found and (evidence.answerable or sure):
         return ANSWERED
     if evidence.answerable or found:

@@ -82,11 +82,12 @@ def build_condense_messages(question: str, history: list[ChatTurn]) -> list[Base
 READER_INSTRUCTION = """You check whether a sentence from a team's documents answers a question.
 Answer yes only if the sentence itself states what the question asks: the value, the option, the command, the \
 reason or the steps. Answer no if it is only about the same topic, or names the thing without saying what is \
-asked about it."""
+asked about it. Reply yes or no."""
 
 
 def build_reader_messages(question: str, where: str, sentence: str) -> list[dict[str, str]]:
-    user = f"Question: {question}\nSentence ({where}): {sentence}\nDoes this sentence answer the question? yes or no:"
+    # Everything after the question is evaluated once per candidate: the sentence and where it is from, no more.
+    user = f"Question: {question}\nSentence ({where}): {sentence}"
     return [{"role": "system", "content": READER_INSTRUCTION}, {"role": "user", "content": user}]
 
 

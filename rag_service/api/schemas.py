@@ -272,7 +272,8 @@ class ReaderChoiceOut(BaseModel):
 
 class ReaderVerdictOut(BaseModel):
     reader: str
-    p_answer: float = Field(description="The reader's probability that one of the sentences states the answer.")
+    p_answer: float = Field(description="The reader's probability that its chosen sentence states the answer.")
+    support: float = Field(description="The mean of that probability over the sentences shown: what decides.")
     chosen: ReaderChoiceOut | None
     candidates: int
     prompt_tokens: int

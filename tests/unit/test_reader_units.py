@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag_service.answering.attribution import Renumbering, attribute
-from rag_service.answering.base import AnswerRequest
+from rag_service.answering.base import AnswerRequest, ChatTurn
 from rag_service.answering.decide import ANSWERED, DECLINED, PARTIAL, combine
 from rag_service.answering.evidence import Evidence
 from rag_service.answering.extractive import ExtractiveAnswerer
@@ -57,6 +57,19 @@ def test_the_extractive_answer_quotes_the_sentence_the_reader_chose_with_its_opt
     assert "Signed-off-by" not in answer
 
 
+def test_the_reader_sentence_comes_first_and_the_rules_best_match_stays_beside_it() -> None:
+    """Where the reader chose another sentence than the rules' best match, the answer quotes both, the reader's
+    first: each of the two held evidence the other missed."""
+    question = "How do I sign off the message?"
+    passages = [hit(1, OPTIONS, "git-commit.txt")]
+    rules = ExtractiveAnswerer().answer(AnswerRequest(question, passages))
+    assert "Signed-off-by" in rules and "further edit" not in rules
+    edit = next(c for c in candidates(question, question, passages, None, 8) if "further edit" in c.text)
+    both = ExtractiveAnswerer().answer(AnswerRequest(question, passages, focus=(1, edit.unit)))
+    assert both.index("further edit the message") < both.index("Add a Signed-off-by trailer")
+    assert both.count("[1]") == 2
+
+
 def evidence(answerable: bool, missing: list[str] | None = None) -> Evidence:
     return Evidence(answerable, "", 0.5, 0.5, missing or [])
 
@@ -89,9 +102,8 @@ def test_a_verdict_chooses_the_likeliest_sentence_and_keeps_the_passages_near_it
     scores[second], scores[first] = 0.8, 0.5
     verdict = Verdict(shown, scores)
     assert verdict.chosen is shown[second] and verdict.p_answer == 0.8
+    assert verdict.support == pytest.approx(sum(scores) / len(scores))  # what the decision reads
     assert verdict.passages_kept(0.9) == [2] and verdict.passages_kept(0.6) == [2, 1]
-    rules_best = next(k for k, c in enumerate(shown) if c.rank == 0)
-    assert verdict.margin() == pytest.approx(0.8 - scores[rules_best])
 
 
 def test_generated_sentences_are_attributed_to_the_passage_that_supports_them() -> None:
@@ -177,3 +189,18 @@ def test_a_rewrite_must_keep_what_the_follow_up_asks(rewritten: str, kept: bool)
 
     question = "What is its default value?" if kept else "Which setting limits how many requests one client sends?"
     assert keeps_the_question(question, rewritten) is kept
+
+
+def test_a_rewrite_that_drops_the_threads_subject_gets_it_back() -> None:
+    """The model names what "it" was in a word of its own; retrieval still needs the thread's subject."""
+    from rag_service.answering.condense import standalone_question
+
+    history = [ChatTurn("user", "What does functools.lru_cache do?"), ChatTurn("assistant", "It caches results [1].")]
+    rewritten = standalone_question(
+        ExtractiveAnswerer(), lambda q, h: "How do I clear the cache?", "How do I clear it?", history
+    )
+    assert rewritten == "How do I clear the cache? (functools.lru_cache)"
+    named = standalone_question(
+        ExtractiveAnswerer(), lambda q, h: "How do I clear the functools.lru_cache?", "How do I clear it?", history
+    )
+    assert named == "How do I clear the functools.lru_cache?"  # nothing to add

@@ -47,7 +47,16 @@ class Verdict:
 
     @property
     def p_answer(self) -> float:
+        """The best candidate's score: how sure the reader is of the sentence it chose."""
         return max(self.scores, default=0.0)
+
+    @property
+    def support(self) -> float:
+        """The mean score over the candidates: what the decision reads. Where the documents state the answer,
+        several of the sentences shown tend to bear on it (the stating one, the option it belongs to, the example
+        after it); a near miss draws one sentence the reader half-believes among clear noes. On the dev sets the
+        mean separated answerable from unanswerable questions better than the best score (AUC .82 against .77)."""
+        return sum(self.scores) / len(self.scores) if self.scores else 0.0
 
     @property
     def chosen(self) -> Candidate | None:
@@ -55,11 +64,6 @@ class Verdict:
         if not self.scores:
             return None
         return self.candidates[max(range(len(self.scores)), key=lambda k: (self.scores[k], -k))]
-
-    def margin(self) -> float:
-        """How much surer the reader is of its choice than of the sentence the rules would quote."""
-        rules = next((k for k, c in enumerate(self.candidates) if c.rank == 0), None)
-        return self.p_answer - (self.scores[rules] if rules is not None else 0.0)
 
     def passages_kept(self, share: float) -> list[int]:
         """The chosen candidate's passage first, then those with a candidate scoring at least `share` of it."""
@@ -78,6 +82,7 @@ class Verdict:
         return {
             "reader": self.reader,
             "p_answer": round(self.p_answer, 4),
+            "support": round(self.support, 4),
             "chosen": asdict(chosen) if chosen is not None else None,
             "candidates": len(self.candidates),
             "prompt_tokens": self.prompt_tokens,
