@@ -92,7 +92,7 @@ def score(rows: list[dict[str, Any]], settings: Settings) -> dict[str, float]:
             status = combine(evidence_signal, row["support"], settings)
         if row["answerable"]:
             answered += status == ANSWERED
-            text = row["focused_answer"] if row["p_answer"] is not None else row["rules_answer"]
+            text = row["focused_answer"]  # the rules' answer itself where the reader was not asked
             evidence += status == ANSWERED and evidence_in_answer(text, row["evidence_strings"])
         else:
             declined += status != ANSWERED
