@@ -413,8 +413,8 @@ def _print_eval_tables(summary: dict, groups: dict[str, dict], top_k: int, with_
         out.print()
         answers = table(
             "Answers, scored against the ground truth",
-            ["", "answered", "declined\n(n)", "evidence\nin answer", "token\nrecall", "cited\nrelevant", "errors",
-             "answer ms\np50 / p95"],
+            ["", "answered", "declined\n(n)", "evidence\nin answer", "token\nrecall", "cited\nrelevant",
+             "cited when\nanswered", "unsupported\nwhen answered", "errors", "answer ms\np50 / p95"],
         )  # fmt: skip
         for label, row in groups.items():
             answers.add_row(
@@ -424,6 +424,8 @@ def _print_eval_tables(summary: dict, groups: dict[str, dict], top_k: int, with_
                 cell(row.get("evidence_in_answer")),
                 cell(row.get("evidence_token_recall")),
                 cell(row.get("cited_relevant")),
+                cell(row.get("cited_when_answered")),
+                cell(row.get("unsupported_when_answered")),
                 cell(row.get("answer_errors")),
                 ms(row, "answer"),
             )

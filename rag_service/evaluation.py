@@ -19,6 +19,9 @@ Answers (`--answers`, and always for conversations), from `AskResult`, never fro
   over answerable questions;
 - cited_relevant: one of the answer's citations is to a `relevant` file; averaged over answerable questions
   (a declined answer cites nothing, so it scores 0);
+- cited_when_answered: the answer carries a valid `[n]` citation; averaged over the answered questions, answerable
+  or not (what a generative backend must reach whatever the model writes);
+- unsupported_when_answered: the answer has a generated sentence no passage supports; over the answered questions;
 - latency: p50 and p95 in ms of `ask` per question (search_ms: the depth-10 retrieval alone), after one
   untimed warm-up search and ask so that loading indexes and models is not counted.
 
@@ -235,6 +238,8 @@ def score_answer(question: Question, result: AskResult) -> dict[str, Any]:
     """The answer's metrics against the question's ground truth (see the module docstring)."""
     cited = sorted({c.path for c in result.citations})
     row: dict[str, Any] = {"answer": result.answer, "answered": result.answered, "cited": cited}
+    if result.unsupported:
+        row["unsupported"] = result.unsupported
     if question.answerable:
         row["evidence_in_answer"] = evidence_in_answer(result.answer, question.evidence)
         row["evidence_token_recall"] = round(evidence_token_recall(result.answer, question.evidence), 4)
@@ -357,6 +362,9 @@ def summarise(rows: list[dict[str, Any]], top_k: int, with_answers: bool) -> dic
         metrics["evidence_in_answer"] = _mean([float(r["evidence_in_answer"]) for r in answerable])
         metrics["evidence_token_recall"] = _mean([r["evidence_token_recall"] for r in answerable])
         metrics["cited_relevant"] = _mean([float(r["cited_relevant"]) for r in answerable])
+        answered = [r for r in rows if r["answered"]]
+        metrics["cited_when_answered"] = _mean([float(bool(r["cited"])) for r in answered])
+        metrics["unsupported_when_answered"] = _mean([float("unsupported" in r) for r in answered])
         metrics["answer_errors"] = sum("error" in r for r in rows)
         answers = [r["answer_ms"] for r in rows if "answer_ms" in r]
         metrics["answer_ms_p50"], metrics["answer_ms_p95"] = _ms(answers, 50), _ms(answers, 95)

@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from rag_service.errors import BackendUnavailableError
 
-_MODELS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
+_MODELS: dict[tuple[str, int, int, str], tuple[Any, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -43,10 +43,13 @@ def model_threads(requested: int) -> int:
     return requested or os.cpu_count() or 1
 
 
-def load_model(model_path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
-    """One llama.cpp model per (file, context, threads) in the process; a model runs one request at a time."""
+def load_model(model_path: str, n_ctx: int, n_threads: int, use: str = "answer") -> tuple[Any, threading.Lock]:
+    """One llama.cpp context per (file, context size, threads, use) in the process, each running one request at
+    a time. Each use (the reader's judgement, its rewrite of a follow-up, a generated answer) has a context of its
+    own so that its fixed prompt prefix stays evaluated in the KV cache instead of being evicted by the others';
+    the weights are memory-mapped, so the contexts of one file share them."""
     n_threads = model_threads(n_threads)
-    key = (model_path, n_ctx, n_threads)
+    key = (model_path, n_ctx, n_threads, use)
     with _MODELS_LOCK:
         if key not in _MODELS:
             if not Path(model_path).is_file():

@@ -1,7 +1,8 @@
 """The reader through the real 1.5B GGUF (the `reader` extra's parts, joined once into a shared model cache):
 a near miss is not answered, an option question is answered with the option's name, a follow-up is rewritten
-before retrieval, and the same reader runs on llama.cpp's own OpenAI-compatible server. One model load for
-the module."""
+before retrieval (in a llama.cpp context of its own), and the same reader runs on llama.cpp's own
+OpenAI-compatible server. Beside them, a scripted answer model shows what the checks do with a generated answer
+the real reader's decision let through. One model load for the module."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 
 from rag_service.answering import TRUSTED, build_answerer
 from rag_service.answering.base import ChatTurn
+from rag_service.answering.chat import ChatModelAnswerer
 from rag_service.answering.reader import candidates
 from rag_service.answering.reader.model import READER_SIZE, bundled_reader_path
 from rag_service.answering.reader.openai_compatible import OpenAIReader
@@ -111,6 +115,44 @@ def test_a_follow_up_is_rewritten_by_the_reader_before_retrieval(reading: Runtim
     assert result.standalone_question != "What is its default value?"
     assert "retention" in result.standalone_question.lower()
     assert result.answered and "35" in result.answer
+
+
+def test_a_rewrite_does_not_evict_the_judgements_kept_prompt(reading: Runtime) -> None:
+    """The rewrite runs in a llama.cpp context of its own: after it, judging again evaluates only what it did
+    before the rewrite, not the instruction and question again."""
+    reader = reading.reader
+    assert reader is not None
+    question = "How long is a snapshot kept?"
+    hits = asked(reading, question).hits
+    shown = candidates(question, question, hits, None, 3)
+    reader.judge(question, shown)
+    again = reader.judge(question, shown).prompt_tokens
+    reader.rewrite("And its default?", [ChatTurn("user", question), ChatTurn("assistant", "35 days.")])
+    assert reader.judge(question, shown).prompt_tokens == again
+
+
+def scripted_ask(runtime: Runtime, question: str, reply: str) -> AskResult:
+    """The real reader decides; a scripted model writes the answer."""
+    answerer = ChatModelAnswerer("scripted", GenericFakeChatModel(messages=iter([AIMessage(reply)])), "memory")
+    return ask(runtime, AskRequest("ops", question, answerer, SearchOptions.from_settings(runtime, top_k=3)))
+
+
+def test_a_generated_sentence_the_passages_do_not_carry_gives_way_to_the_readers_quote(reading: Runtime) -> None:
+    reply = "Use --compress, which compresses snapshots with zstd [1]. It also encrypts them with AES-256 [1]."
+    result = scripted_ask(reading, "How can I make the backup uploads smaller?", reply)
+    assert result.status == "answered" and result.answered and result.unsupported == []
+    assert "--compress" in result.answer and "zstd" in result.answer and "AES" not in result.answer
+    assert result.citations and result.citations[0].path == "cli/atlas-backup.txt"
+
+
+def test_a_generated_answer_the_passages_carry_stands_and_the_models_decline_too(reading: Runtime) -> None:
+    reply = "Pass --compress: each snapshot is compressed with zstd before it is uploaded [1]."
+    result = scripted_ask(reading, "How can I make the backup uploads smaller?", reply)
+    assert result.answered and result.answer == reply and result.unsupported == []
+    declined = scripted_ask(
+        reading, "How can I make the backup uploads smaller?", "I don't know: the documents do not say."
+    )
+    assert declined.status == "declined" and not declined.answered and not declined.citations
 
 
 def test_the_trust_method_is_answered_from_its_own_sentence(reading: Runtime) -> None:

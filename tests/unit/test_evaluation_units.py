@@ -55,7 +55,9 @@ def test_toy_run_metrics() -> None:
     expected_ndcg_q2 = (1 / math.log2(4) + 1 / math.log2(5)) / (1 / math.log2(2) + 1 / math.log2(3))
     assert rows[1]["ndcg@10"] == pytest.approx(expected_ndcg_q2)
     rows[0].update(score_answer(q1, result("So the answer is here [1].", True, ["a.txt"])), answer_ms=10.0)
-    rows[1].update(score_answer(q2, result("It is in c [1].", True, ["x.txt"])), answer_ms=30.0)
+    unsupported = result("It is in c [1]. The moon is cheese.", True, ["x.txt"])
+    unsupported.unsupported = ["The moon is cheese."]
+    rows[1].update(score_answer(q2, unsupported), answer_ms=30.0)
     rows[2].update(score_answer(q3, result("I could not find the answer in the documents.", False)), answer_ms=20.0)
     metrics = summarise(rows, top_k=5, with_answers=True)
     assert metrics["hit@1"] == 0.5 and metrics["hit@3"] == 1.0 and metrics["hit@10"] == 1.0
@@ -65,6 +67,7 @@ def test_toy_run_metrics() -> None:
     assert metrics["declined_when_unanswerable"] == 1.0
     assert metrics["answered_when_answerable"] == 1.0
     assert metrics["cited_relevant"] == 0.5
+    assert metrics["cited_when_answered"] == 1.0 and metrics["unsupported_when_answered"] == 0.5
     assert metrics["evidence_in_answer"] == 0.5
     assert metrics["evidence_token_recall"] == 0.5  # q1 all 4 tokens, q2 none of "nowhere"
     assert metrics["answer_ms_p50"] == 20.0 and metrics["answer_ms_p95"] == 29.0

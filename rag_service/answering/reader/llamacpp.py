@@ -2,8 +2,9 @@
 
 A judgement is a forward pass per candidate sentence and no sampling: the logits of the next token are read
 for "yes" and "no". The instruction and the question open every candidate's prompt, so their KV state stays
-in the context and only each sentence is evaluated after them (`_eval_after_common_prefix`). The model is the
-process's one copy (answering/llamacpp.py), shared with the llamacpp answerer when both name the same file.
+in the context and only each sentence is evaluated after them (`_eval_after_common_prefix`). The judgement and
+the rewrite each have a llama.cpp context of their own (answering/llamacpp.py), so neither evicts the other's
+kept prefix; in a conversation the rewrite's context still holds the earlier turns, evaluated once.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class LlamaCppReader:
 
     def judge(self, question: str, candidates: list[Candidate]) -> Verdict:
         started = time.perf_counter()
-        llama, lock = load_model(self.model_path, self.n_ctx, self.threads)
+        llama, lock = load_model(self.model_path, self.n_ctx, self.threads, use="judge")
         yes = _answer_tokens(llama, ("yes", "Yes", " yes", " Yes"))
         no = _answer_tokens(llama, ("no", "No", " no", " No"))
         prompts = []
@@ -54,7 +55,7 @@ class LlamaCppReader:
         )
 
     def rewrite(self, question: str, history: list[ChatTurn]) -> str:
-        llama, lock = load_model(self.model_path, self.n_ctx, self.threads)
+        llama, lock = load_model(self.model_path, self.n_ctx, self.threads, use="rewrite")
         with lock:
             reply = llama.create_chat_completion(
                 messages=build_rewrite_messages(question, history),  # type: ignore[arg-type]
